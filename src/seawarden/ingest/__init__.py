@@ -1,0 +1,1 @@
+"""Ingest: bytes from sources to columnar batches; every line accounted for."""
