@@ -1,13 +1,13 @@
 """Every error seawarden raises on purpose derives from one root.
 
-    SeawardenError
-    ├── InputError                bad input the user can fix (says what to do)
-    │   ├── FormatError           unknown or unsupported input format / missing CSV columns
-    │   ├── BadRecordError        a record that fails validation under on_bad="raise"
-    │   └── MarkingError          data without owner / releasability markings
-    ├── SourceError               a live source cannot be opened or read
-    ├── StoreError                the data directory cannot be opened, read or written
-    └── ConfigError               an invalid option or configuration value
+SeawardenError
+├── InputError                bad input the user can fix (says what to do)
+│   ├── FormatError           unknown or unsupported input format / missing CSV columns
+│   ├── BadRecordError        a record that fails validation under on_bad="raise"
+│   └── MarkingError          data without owner / releasability markings
+├── SourceError               a live source cannot be opened or read
+├── StoreError                the data directory cannot be opened, read or written
+└── ConfigError               an invalid option or configuration value
 """
 
 from __future__ import annotations

@@ -31,7 +31,9 @@ class Provenance:
         cls, source: str, owner: str, rel_to: str, received_at: datetime | None = None
     ) -> Provenance:
         if not owner or not owner.strip():
-            raise MarkingError("every feed needs an owner: give --owner CODE (e.g. COL, USA, JOINT)")
+            raise MarkingError(
+                "every feed needs an owner: give --owner CODE (e.g. COL, USA, JOINT)"
+            )
         when = received_at or datetime.now(UTC)
         if when.tzinfo is None:
             raise MarkingError("received_at must be tz-aware UTC")

@@ -1,0 +1,393 @@
+"""The ``seawarden`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from seawarden import __version__
+from seawarden import types as T
+from seawarden.errors import ConfigError, SeawardenError
+
+DEFAULT_DATA = "./seawarden-data"
+
+# Fields `decode` prints, in order, when the message type has them.
+DECODE_FIELDS = [
+    T.LAT,
+    T.LON,
+    T.SOG_KN,
+    T.COG_DEG,
+    T.HEADING_DEG,
+    T.NAV_STATUS,
+    T.SHIPNAME,
+    T.CALLSIGN,
+    T.IMO,
+    T.SHIP_TYPE,
+    T.TO_BOW_M,
+    T.TO_STERN_M,
+    T.TO_PORT_M,
+    T.TO_STARBOARD_M,
+    T.DRAUGHT_M,
+    T.DESTINATION,
+]
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    """ISO 8601; a time without an offset is taken as UTC (said in --help)."""
+    if text is None:
+        return None
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ConfigError(
+            f"cannot read time {text!r}: use ISO 8601, e.g. 2026-01-31T12:00:00Z"
+        ) from exc
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _json_default(v: Any) -> Any:
+    if isinstance(v, datetime):
+        return v.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(v, bytes):
+        return v.decode("latin-1")
+    raise TypeError(type(v))
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float):
+        if math.isnan(v):
+            return None
+        return round(v, 7)
+    return v
+
+
+def _dumps(obj: object) -> str:
+    return json.dumps(obj, default=_json_default, ensure_ascii=False)
+
+
+def _printable(v: object) -> str:
+    """Text from the air is data: control characters are escaped before they reach a terminal."""
+    if v is None:
+        return ""
+    if isinstance(v, datetime):
+        return v.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(v, float):
+        return f"{v:.5f}" if abs(v) < 1000 else f"{v:.1f}"
+    s = str(v)
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
+
+
+def _print_table(rows: Sequence[dict[str, Any]], cols: list[str], out: Any = None) -> None:
+    out = out or sys.stdout
+    cells = [[_printable(r.get(c)) for c in cols] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
+    out.write("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)).rstrip() + "\n")
+    for row in cells:
+        out.write("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() + "\n")
+
+
+# --- commands --------------------------------------------------------------------------------
+def cmd_decode(args: argparse.Namespace) -> int:
+    from seawarden.ingest import pipeline, spec
+    from seawarden.ingest.result import Provenance
+    from seawarden.ingest.sources import open_source
+
+    if args.format != "jsonl":
+        raise ConfigError("decode writes --format jsonl only")
+    layout_cols = [{f.column for f in lay.fields} for lay in spec.LAYOUTS]
+    prov = Provenance.make(args.source or Path(args.input).name, "JOINT", "ALL")
+    state = pipeline.IngestState()
+    out = sys.stdout
+    reasons: dict[str, int] = {}
+
+    def emit(msgs: pa.Table) -> None:
+        for rec in msgs.to_pylist():
+            lay = rec[pipeline.LAYOUT]
+            obj: dict[str, Any] = {"msg_type": rec[T.MSG_TYPE], "mmsi": rec[T.MMSI]}
+            if lay >= 0:
+                have = layout_cols[lay]
+                for k in DECODE_FIELDS:
+                    if k in have:
+                        obj[k] = _clean(rec[k])
+                if lay == spec.TYPE_24A or lay == spec.TYPE_24B:
+                    obj[T.PART_NUM] = rec[T.PART_NUM]
+            else:
+                obj[T.PAYLOAD] = rec[T.PAYLOAD]
+                obj[T.FILL_BITS] = rec[T.FILL_BITS]
+            if rec[T.T_UTC] is not None:
+                obj[T.T_UTC] = rec[T.T_UTC]
+            if rec[T.STATION] is not None:
+                obj[T.STATION] = rec[T.STATION]
+            out.write(_dumps(obj) + "\n")
+
+    src = open_source(args.input)
+    try:
+        for chunk in src:
+            state, res = pipeline.step(state, chunk, prov)
+            emit(res.messages)
+            for r in res.quarantine[T.REASON].to_pylist():
+                reasons[r] = reasons.get(r, 0) + 1
+    finally:
+        src.close()
+    fin = pipeline.finish(state, prov)
+    for r in fin.quarantine[T.REASON].to_pylist():
+        reasons[r] = reasons.get(r, 0) + 1
+    c = state.counters
+    print(
+        f"decoded {c.messages} messages from {c.lines} lines; quarantined "
+        f"{sum(reasons.values())} {dict(sorted(reasons.items()))}; ignored {c.lines_ignored}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from seawarden.load import load
+    from seawarden.store import open_store
+
+    store = open_store(args.data)
+    try:
+        report = load(
+            store,
+            args.inputs,
+            owner=args.owner,
+            rel_to=args.rel,
+            source=args.source,
+            fmt=args.format,
+            on_bad=args.on_bad,
+            progress=args.progress and not args.json,
+        )
+        if args.json:
+            print(_dumps(report.as_dict()))
+            return 0
+        c = report.counters
+        a = report.added
+        rate = c.lines / report.seconds if report.seconds > 0 else 0.0
+        print(f"ingested {len(args.inputs)} input(s) into {args.data} in {report.seconds:.2f} s")
+        print(f"  lines        {c.lines:>10,}  ({rate:,.0f} lines/s)")
+        print(f"  messages     {c.messages:>10,}  from {c.lines_decoded:,} lines")
+        print(f"  quarantined  {c.quarantined_total():>10,}  {_fmt_counts(c.lines_quarantined)}")
+        print(f"  ignored      {c.lines_ignored:>10,}  {_fmt_counts(c.ignored_by_kind)}")
+        print(f"  pending      {c.lines_pending:>10,}")
+        print(
+            f"  stored       {a.positions:,} positions, {a.identities:,} identity reports, "
+            f"{a.others:,} other messages, {a.quarantine:,} quarantine records "
+            f"({a.duplicates:,} already stored)"
+        )
+        counts = store.counts()
+        print(f"  data dir now {counts['vessels']:,} vessels, {counts['positions']:,} positions")
+    finally:
+        store.close()
+    return 0
+
+
+def _fmt_counts(d: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in sorted(d.items(), key=lambda kv: -kv[1]))
+
+
+def cmd_vessels(args: argparse.Namespace) -> int:
+    from seawarden.store import open_store
+
+    store = open_store(args.data)
+    try:
+        if args.mmsi is not None:
+            tab = store.identity_history(args.mmsi, viewer=args.viewer)
+            cols = ["mmsi", "attribute", "value", "first_seen", "last_seen", "reports"]
+        else:
+            tab = store.vessels(viewer=args.viewer)
+            cols = [
+                "mmsi",
+                "flag",
+                "shipname",
+                "callsign",
+                "imo",
+                "ship_type",
+                "positions",
+                "first_seen",
+                "last_seen",
+            ]
+        rows = tab.to_pylist()
+        if args.json:
+            for r in rows:
+                print(_dumps({k: _clean(v) for k, v in r.items()}))
+        else:
+            shown = rows if args.limit <= 0 else rows[: args.limit]
+            _print_table(shown, cols)
+            if len(shown) < len(rows):
+                print(f"... {len(rows) - len(shown)} more (use --limit 0 or --json)")
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_positions(args: argparse.Namespace) -> int:
+    from seawarden.store import open_store
+
+    store = open_store(args.data)
+    try:
+        tab = store.positions(
+            args.mmsi, _parse_time(args.since), _parse_time(args.until), viewer=args.viewer
+        )
+    finally:
+        store.close()
+    rows = tab.to_pylist()
+    fmt = "jsonl" if args.json and args.format == "csv" else args.format
+    if fmt == "jsonl":
+        for r in rows:
+            print(_dumps({k: _clean(v) for k, v in r.items()}))
+    elif fmt == "csv":
+        w = csv.writer(sys.stdout)
+        w.writerow(tab.column_names)
+        for r in rows:
+            w.writerow([_json_default(v) if isinstance(v, datetime) else v for v in r.values()])
+    elif fmt == "geojson":
+        feats = []
+        for r in rows:
+            if r[T.LAT] is None or r[T.LON] is None:
+                continue
+            props = {k: _clean(v) for k, v in r.items() if k not in (T.LAT, T.LON)}
+            feats.append(
+                {
+                    "type": "Feature",
+                    "geometry": {
+                        "type": "Point",
+                        "coordinates": [round(r[T.LON], 7), round(r[T.LAT], 7)],
+                    },
+                    "properties": props,
+                }
+            )
+        print(_dumps({"type": "FeatureCollection", "features": feats}))
+    return 0
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from seawarden.store import open_store
+
+    store = open_store(args.data)
+    try:
+        tab = store.quarantine(args.reason, viewer=args.viewer)
+    finally:
+        store.close()
+    rows = tab.to_pylist()
+    if args.json:
+        for r in rows:
+            r[T.RAW] = r[T.RAW].decode("latin-1")
+            print(_dumps(r))
+        return 0
+    shown = rows if args.limit <= 0 else rows[: args.limit]
+    for r in shown:
+        r[T.RAW] = r[T.RAW][:100].decode("latin-1")
+    _print_table(shown, [T.SOURCE, T.LINE_NO, T.REASON, T.STAGE, T.RAW])
+    if len(shown) < len(rows):
+        print(f"... {len(rows) - len(shown)} more (use --limit 0 or --json)")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from seawarden.demo import run_demo
+
+    return run_demo(Path(args.data), Path(args.testdata))
+
+
+# --- parser ----------------------------------------------------------------------------------
+def _data_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default=DEFAULT_DATA, help="data directory (default %(default)s)")
+
+
+def _viewer_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--viewer",
+        default=None,
+        help="show only what is released to this nation (e.g. COL); default: everything",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="seawarden",
+        description="Maritime domain awareness: ingest AIS and contacts, find what matters.",
+    )
+    p.add_argument("--version", action="version", version=f"seawarden {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    d = sub.add_parser("decode", help="decode NMEA AIS to JSON lines on stdout")
+    d.add_argument("input", help="file, '-' for stdin, tcp://HOST:PORT or udp://:PORT")
+    d.add_argument("--format", default="jsonl", choices=["jsonl"])
+    d.add_argument("--source", default=None, help="feed name (default: the file name)")
+    d.set_defaults(func=cmd_decode)
+
+    i = sub.add_parser("ingest", help="ingest NMEA or CSV inputs into the data directory")
+    i.add_argument("inputs", nargs="+", metavar="INPUT")
+    _data_arg(i)
+    i.add_argument("--source", default=None, help="feed name (default: each file's name)")
+    i.add_argument("--owner", default="JOINT", help="owning nation or agency (default JOINT)")
+    i.add_argument(
+        "--rel", default="ALL", help="released to: ALL or comma-separated codes (default ALL)"
+    )
+    i.add_argument("--format", default="auto", choices=["auto", "nmea", "marinecadastre", "dma"])
+    i.add_argument(
+        "--on-bad",
+        default="quarantine",
+        choices=["quarantine", "raise"],
+        help="keep bad lines in the quarantine (default) or stop at the first",
+    )
+    i.add_argument("--progress", action="store_true", help="show progress on long files")
+    i.add_argument("--json", action="store_true", help="print one JSON object")
+    i.set_defaults(func=cmd_ingest)
+
+    v = sub.add_parser("vessels", help="the vessel registry, or one vessel's identity history")
+    _data_arg(v)
+    _viewer_arg(v)
+    v.add_argument("--mmsi", type=int, default=None, help="identity history of one vessel")
+    v.add_argument("--limit", type=int, default=50, help="rows to print (0 = all)")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=cmd_vessels)
+
+    ps = sub.add_parser("positions", help="positions of one vessel")
+    ps.add_argument("mmsi", type=int)
+    _data_arg(ps)
+    _viewer_arg(ps)
+    ps.add_argument("--since", default=None, help="ISO 8601 (no offset = UTC)")
+    ps.add_argument("--until", default=None, help="ISO 8601 (no offset = UTC), exclusive")
+    ps.add_argument("--format", default="csv", choices=["csv", "jsonl", "geojson"])
+    ps.add_argument("--json", action="store_true", help="same as --format jsonl")
+    ps.set_defaults(func=cmd_positions)
+
+    q = sub.add_parser("quarantine", help="lines that did not become messages, with reasons")
+    _data_arg(q)
+    _viewer_arg(q)
+    q.add_argument("--reason", default=None, choices=list(T.Reason.ALL))
+    q.add_argument("--limit", type=int, default=50, help="rows to print (0 = all)")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_quarantine)
+
+    dm = sub.add_parser("demo", help="ingest the bundled sample feeds and show what was found")
+    _data_arg(dm)
+    dm.add_argument("--testdata", default="../shared/testdata", help="extra real captures")
+    dm.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    try:
+        return int(args.func(args))
+    except SeawardenError as exc:
+        print(f"seawarden: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,285 @@
+"""Embedded store: one DuckDB file in the data directory; columnar scans, compressed appends.
+
+Re-ingest adds nothing: every row carries a 64-bit message key (source + raw text + source
+time) and appends anti-join on it. Identity history is a view over the identity reports, so it
+can never disagree with them.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from seawarden import types as T
+from seawarden.errors import StoreError
+from seawarden.ingest.result import IngestBatch
+from seawarden.store.base import AppendResult
+from seawarden.tracks.mid import flag_of
+
+DB_FILE = "seawarden.duckdb"
+
+_DDL = {
+    "positions": f"""
+        CREATE TABLE IF NOT EXISTS positions (
+            {T.MMSI} INTEGER NOT NULL, {T.T_UTC} TIMESTAMPTZ, {T.LAT} DOUBLE, {T.LON} DOUBLE,
+            {T.SOG_KN} REAL, {T.COG_DEG} REAL, {T.HEADING_DEG} SMALLINT, {T.NAV_STATUS} TINYINT,
+            {T.MSG_TYPE} TINYINT NOT NULL, {T.POS_ACC} BOOLEAN, {T.SOURCE} VARCHAR NOT NULL,
+            {T.STATION} VARCHAR, {T.RECEIVED_AT} TIMESTAMPTZ NOT NULL, {T.OWNER} VARCHAR NOT NULL,
+            {T.REL_TO} VARCHAR NOT NULL, {T.MSG_KEY} UBIGINT NOT NULL)""",
+    "identities": f"""
+        CREATE TABLE IF NOT EXISTS identities (
+            {T.MMSI} INTEGER NOT NULL, {T.T_UTC} TIMESTAMPTZ, {T.MSG_TYPE} TINYINT NOT NULL,
+            {T.SHIPNAME} VARCHAR, {T.CALLSIGN} VARCHAR, {T.IMO} INTEGER, {T.SHIP_TYPE} SMALLINT,
+            {T.TO_BOW_M} SMALLINT, {T.TO_STERN_M} SMALLINT, {T.TO_PORT_M} SMALLINT,
+            {T.TO_STARBOARD_M} SMALLINT, {T.DRAUGHT_M} REAL, {T.DESTINATION} VARCHAR,
+            {T.SOURCE} VARCHAR NOT NULL, {T.STATION} VARCHAR,
+            {T.RECEIVED_AT} TIMESTAMPTZ NOT NULL, {T.OWNER} VARCHAR NOT NULL,
+            {T.REL_TO} VARCHAR NOT NULL, {T.MSG_KEY} UBIGINT NOT NULL)""",
+    "others": f"""
+        CREATE TABLE IF NOT EXISTS others (
+            {T.MMSI} INTEGER NOT NULL, {T.T_UTC} TIMESTAMPTZ, {T.MSG_TYPE} TINYINT NOT NULL,
+            {T.PAYLOAD} VARCHAR NOT NULL, {T.FILL_BITS} TINYINT NOT NULL,
+            {T.SOURCE} VARCHAR NOT NULL, {T.STATION} VARCHAR,
+            {T.RECEIVED_AT} TIMESTAMPTZ NOT NULL, {T.OWNER} VARCHAR NOT NULL,
+            {T.REL_TO} VARCHAR NOT NULL, {T.MSG_KEY} UBIGINT NOT NULL)""",
+    "quarantine": f"""
+        CREATE TABLE IF NOT EXISTS quarantine (
+            {T.SOURCE} VARCHAR NOT NULL, {T.LINE_NO} BIGINT NOT NULL,
+            {T.RECEIVED_AT} TIMESTAMPTZ NOT NULL, {T.STAGE} VARCHAR NOT NULL,
+            {T.REASON} VARCHAR NOT NULL, {T.DETAIL} VARCHAR, {T.RAW} BLOB NOT NULL,
+            {T.OWNER} VARCHAR NOT NULL, {T.REL_TO} VARCHAR NOT NULL,
+            {T.MSG_KEY} UBIGINT NOT NULL)""",
+    "ingest_runs": """
+        CREATE TABLE IF NOT EXISTS ingest_runs (
+            run_id VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, inputs VARCHAR NOT NULL,
+            started_at TIMESTAMPTZ NOT NULL, finished_at TIMESTAMPTZ NOT NULL,
+            counters JSON NOT NULL, added JSON NOT NULL)""",
+}
+
+# Identity attributes tracked as versions (value, first and last seen) per vessel.
+_ATTRS = {
+    "shipname": T.SHIPNAME,
+    "callsign": T.CALLSIGN,
+    "imo": f"CAST({T.IMO} AS VARCHAR)",
+    "ship_type": f"CAST({T.SHIP_TYPE} AS VARCHAR)",
+    "dimensions": (
+        f"CASE WHEN {T.TO_BOW_M} IS NULL THEN NULL ELSE concat_ws('/', {T.TO_BOW_M}, "
+        f"{T.TO_STERN_M}, {T.TO_PORT_M}, {T.TO_STARBOARD_M}) END"
+    ),
+}
+
+
+def _visible(viewer: str | None, alias: str = "") -> str:
+    """SQL predicate: rows released to ``viewer`` (a nation), or all rows for None."""
+    if viewer is None:
+        return "TRUE"
+    p = f"{alias}." if alias else ""
+    code = viewer.strip().upper().replace("'", "")
+    return (
+        f"({p}{T.REL_TO} = 'ALL' OR {p}{T.OWNER} = '{code}' "
+        f"OR list_contains(string_split({p}{T.REL_TO}, ','), '{code}'))"
+    )
+
+
+class EmbeddedStore:
+    """DuckDB in one file under the data directory."""
+
+    def __init__(self, path: Path, threads: int | None = None) -> None:
+        self.path = path
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            self.con = duckdb.connect(str(path / DB_FILE))
+        except (OSError, duckdb.Error) as exc:
+            raise StoreError(
+                f"cannot open the data directory {path}: {exc}. Check the path and that no "
+                "other seawarden process is writing to it."
+            ) from exc
+        if threads:
+            self.con.execute(f"SET threads = {int(threads)}")
+        self.con.execute("SET TimeZone = 'UTC'")
+        for ddl in _DDL.values():
+            self.con.execute(ddl)
+        self._views()
+
+    def _views(self) -> None:
+        unions = " UNION ALL ".join(
+            f"SELECT {T.MMSI}, '{name}' AS attribute, {expr} AS value, "
+            f"coalesce({T.T_UTC}, {T.RECEIVED_AT}) AS seen, {T.SOURCE}, {T.OWNER}, {T.REL_TO} "
+            f"FROM identities"
+            for name, expr in _ATTRS.items()
+        )
+        self.con.execute(
+            f"CREATE OR REPLACE VIEW identity_reports AS SELECT * FROM ({unions}) "
+            "WHERE value IS NOT NULL AND value <> ''"
+        )
+
+    # --- writes -------------------------------------------------------------------------
+    def _insert_new(self, table: str, rows: pa.Table) -> tuple[int, int]:
+        """Insert rows whose key is not stored yet; returns (added, duplicates)."""
+        if rows.num_rows == 0:
+            return 0, 0
+        self.con.register("_new", rows)
+        try:
+            added = self.con.execute(
+                f"""INSERT INTO {table}
+                SELECT * EXCLUDE (_rn) FROM (
+                    SELECT *, row_number() OVER (PARTITION BY {T.MSG_KEY}) AS _rn FROM _new
+                ) AS n
+                WHERE _rn = 1 AND NOT EXISTS (
+                    SELECT 1 FROM {table} AS o WHERE o.{T.MSG_KEY} = n.{T.MSG_KEY})"""
+            ).fetchone()
+        finally:
+            self.con.unregister("_new")
+        n_added = int(added[0]) if added else 0
+        return n_added, rows.num_rows - n_added
+
+    def append(self, batch: IngestBatch) -> AppendResult:
+        res = AppendResult()
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            res.positions, d1 = self._insert_new("positions", batch.positions)
+            res.identities, d2 = self._insert_new("identities", batch.identities)
+            res.others, d3 = self._insert_new("others", batch.others)
+            res.quarantine, _ = self._insert_new("quarantine", batch.quarantine)
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+        res.duplicates = d1 + d3 + (d2 if batch.positions.num_rows == 0 else 0)
+        # Identity rows of types 19/21 duplicate their position row's key: count a message once.
+        return res
+
+    def record_run(
+        self,
+        source: str,
+        inputs: list[str],
+        started_at: datetime,
+        counters: dict[str, object],
+        added: AppendResult,
+    ) -> None:
+        self.con.execute(
+            "INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                uuid.uuid4().hex,
+                source,
+                json.dumps(inputs),
+                started_at,
+                datetime.now(UTC),
+                json.dumps(counters),
+                json.dumps(added.__dict__),
+            ],
+        )
+
+    # --- reads --------------------------------------------------------------------------
+    def positions(
+        self,
+        mmsi: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        viewer: str | None = None,
+    ) -> pa.Table:
+        where = [_visible(viewer)]
+        args: list[object] = []
+        if mmsi is not None:
+            where.append(f"{T.MMSI} = ?")
+            args.append(int(mmsi))
+        if since is not None:
+            where.append(f"{T.T_UTC} >= ?")
+            args.append(since)
+        if until is not None:
+            where.append(f"{T.T_UTC} < ?")
+            args.append(until)
+        sql = (
+            f"SELECT * EXCLUDE ({T.MSG_KEY}) FROM positions WHERE {' AND '.join(where)} "
+            f"ORDER BY {T.MMSI}, {T.T_UTC} NULLS LAST, {T.RECEIVED_AT}"
+        )
+        return self.con.sql(sql, params=args).to_arrow_table()
+
+    def vessels(self, viewer: str | None = None) -> pa.Table:
+        vis = _visible(viewer)
+        sql = f"""
+        WITH p AS (
+            SELECT {T.MMSI}, count(*) AS positions,
+                   min({T.T_UTC}) AS first_seen, max({T.T_UTC}) AS last_seen,
+                   arg_max({T.LAT}, coalesce({T.T_UTC}, {T.RECEIVED_AT})) AS last_lat,
+                   arg_max({T.LON}, coalesce({T.T_UTC}, {T.RECEIVED_AT})) AS last_lon,
+                   mode({T.MSG_TYPE}) AS msg_type
+            FROM positions WHERE {vis} AND {T.MSG_TYPE} NOT IN (4, 11) GROUP BY {T.MMSI}),
+        i AS (
+            SELECT {T.MMSI},
+                   arg_max({T.SHIPNAME}, coalesce({T.T_UTC}, {T.RECEIVED_AT}))
+                       FILTER (WHERE {T.SHIPNAME} IS NOT NULL) AS {T.SHIPNAME},
+                   arg_max({T.CALLSIGN}, coalesce({T.T_UTC}, {T.RECEIVED_AT}))
+                       FILTER (WHERE {T.CALLSIGN} IS NOT NULL) AS {T.CALLSIGN},
+                   arg_max({T.IMO}, coalesce({T.T_UTC}, {T.RECEIVED_AT}))
+                       FILTER (WHERE {T.IMO} IS NOT NULL) AS {T.IMO},
+                   arg_max({T.SHIP_TYPE}, coalesce({T.T_UTC}, {T.RECEIVED_AT}))
+                       FILTER (WHERE {T.SHIP_TYPE} IS NOT NULL) AS {T.SHIP_TYPE},
+                   arg_max({T.TO_BOW_M} + {T.TO_STERN_M}, coalesce({T.T_UTC}, {T.RECEIVED_AT}))
+                       FILTER (WHERE {T.TO_BOW_M} IS NOT NULL) AS length_m,
+                   count(*) AS identity_reports
+            FROM identities WHERE {vis} GROUP BY {T.MMSI})
+        SELECT coalesce(p.{T.MMSI}, i.{T.MMSI}) AS {T.MMSI}, i.{T.SHIPNAME}, i.{T.CALLSIGN},
+               i.{T.IMO}, i.{T.SHIP_TYPE}, i.length_m, coalesce(p.positions, 0) AS positions,
+               coalesce(i.identity_reports, 0) AS identity_reports,
+               p.first_seen, p.last_seen, p.last_lat, p.last_lon, p.msg_type
+        FROM p FULL OUTER JOIN i ON p.{T.MMSI} = i.{T.MMSI}
+        ORDER BY 1"""
+        tab = self.con.sql(sql).to_arrow_table()
+        flags = flag_of(tab[T.MMSI].to_numpy(zero_copy_only=False))
+        return tab.add_column(1, "flag", pa.array(list(flags), pa.string()))
+
+    def identity_history(self, mmsi: int | None = None, viewer: str | None = None) -> pa.Table:
+        where = [_visible(viewer)]
+        args: list[object] = []
+        if mmsi is not None:
+            where.append(f"{T.MMSI} = ?")
+            args.append(int(mmsi))
+        sql = f"""
+        SELECT {T.MMSI}, attribute, value, min(seen) AS first_seen, max(seen) AS last_seen,
+               count(*) AS reports, list(DISTINCT {T.SOURCE} ORDER BY {T.SOURCE}) AS sources
+        FROM identity_reports WHERE {" AND ".join(where)}
+        GROUP BY ALL ORDER BY {T.MMSI}, attribute, first_seen"""
+        return self.con.sql(sql, params=args).to_arrow_table()
+
+    def quarantine(self, reason: str | None = None, viewer: str | None = None) -> pa.Table:
+        where = [_visible(viewer)]
+        args: list[object] = []
+        if reason is not None:
+            where.append(f"{T.REASON} = ?")
+            args.append(reason)
+        sql = (
+            f"SELECT * EXCLUDE ({T.MSG_KEY}) FROM quarantine WHERE {' AND '.join(where)} "
+            f"ORDER BY {T.SOURCE}, {T.LINE_NO}"
+        )
+        return self.con.sql(sql, params=args).to_arrow_table()
+
+    def runs(self) -> pa.Table:
+        return self.con.sql("SELECT * FROM ingest_runs ORDER BY started_at").to_arrow_table()
+
+    def counts(self, viewer: str | None = None) -> dict[str, int]:
+        vis = _visible(viewer)
+        out: dict[str, int] = {}
+        for table in ("positions", "identities", "others", "quarantine"):
+            row = self.con.execute(f"SELECT count(*) FROM {table} WHERE {vis}").fetchone()
+            out[table] = int(row[0]) if row else 0
+        row = self.con.execute(
+            f"SELECT count(DISTINCT {T.MMSI}) FROM positions WHERE {vis}"
+        ).fetchone()
+        out["vessels"] = int(row[0]) if row else 0
+        return out
+
+    def quarantine_by_reason(self, viewer: str | None = None) -> dict[str, int]:
+        rows = self.con.execute(
+            f"SELECT {T.REASON}, count(*) FROM quarantine WHERE {_visible(viewer)} "
+            "GROUP BY 1 ORDER BY 2 DESC"
+        ).fetchall()
+        return {str(r): int(c) for r, c in rows}
+
+    def close(self) -> None:
+        self.con.close()

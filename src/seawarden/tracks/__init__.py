@@ -1,0 +1,1 @@
+"""Per-vessel tracks: state, segmentation, identity and the MMSI/MID registry."""
