@@ -18,13 +18,21 @@ Choices worth knowing:
 * Text codes. DMA navigational status, ship type and type of mobile are text; the tables below
   map them to AIS numbers. A status or ship type not in the table becomes null (the position is
   still good); a type of mobile not in the table quarantines the row, since it decides msg_type.
+* Values outside what AIS can carry quarantine the row: lat beyond +-90 (91 = not available),
+  lon beyond +-180 (181), SOG beyond 102.3 (102.3 = n/a; SAR aircraft up to 1022, 1023 = n/a),
+  COG beyond 360 (360 = n/a), heading not a whole 0-359 (511 = n/a), status not 0-15, MMSI not
+  0-999999999, IMO over 30 bits. Times must be exactly ``2023-01-11T00:00:00`` (MarineCadastre,
+  a space for the T is taken too) or ``01/07/2021 00:00:00`` (DMA, day first), all UTC.
+* Navigational status may be a number or DMA's text in either format.
 * MarineCadastre files without TransceiverClass (before 2018) are taken as class A (msg_type 1).
-* Rows keep the file order; sorting by (vessel, t) is the tracks layer's job.
+* Rows keep the file order; sorting by (vessel, t) is the tracks layer's job. The whole file is
+  parsed at once (memory-mapped when given a path).
 """
 
 from __future__ import annotations
 
 import csv as _stdcsv
+import gzip
 import os
 import re
 from collections.abc import Mapping
@@ -38,7 +46,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from numpy.typing import NDArray
 
-from seawarden.errors import BadRecordError, ConfigError, FormatError
+from seawarden.errors import BadRecordError, ConfigError, FormatError, SourceError
 from seawarden.ingest.keys import hash_spans, seed_of
 from seawarden.ingest.result import Counters, IngestBatch, Provenance
 from seawarden.types import (
@@ -127,7 +135,6 @@ class _Format:
     day_at: int
     second_at: int
     time_example: str
-    status_is_text: bool
     # cell texts that mean "not available" in IMO, call sign and destination
     null_text: frozenset[str]
 
@@ -160,7 +167,6 @@ _MC_FORMAT = _Format(
     day_at=8,
     second_at=17,
     time_example="2023-01-11T00:00:00",
-    status_is_text=False,
     null_text=frozenset(),
 )
 
@@ -197,7 +203,6 @@ _DMA_FORMAT = _Format(
     day_at=0,
     second_at=17,
     time_example="01/07/2021 00:00:00",
-    status_is_text=True,
     null_text=frozenset({"Unknown"}),
 )
 
@@ -278,8 +283,8 @@ MC_TRANSCEIVER: Final[Mapping[str, int | None]] = {"A": 1, "B": 18}
 # msg_type of the identity report carried with a position of that msg_type (default 5)
 _IDENTITY_MSG_TYPE: Final = {18: 24, 21: 21}
 
-_NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)$"  # plain decimals: what both exports write
-_MAX_NUMBER_LEN = 24
+_NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"  # what arrow's cast takes, less nan/inf
+_MAX_NUMBER_LEN = 32
 # MMSI and IMO are 30-bit fields in AIS; US exports put 10-digit numbers (> 10^9) in IMO
 _MAX_30BIT = (1 << 30) - 1
 _NULL_STR = pa.scalar(None, pa.string())
@@ -318,14 +323,15 @@ def _match(fmt: _Format, fields: list[str]) -> tuple[dict[str, int], list[str]]:
 
 
 def _choose(fields: list[str], fmt: str, header_line: str) -> tuple[_Format, dict[str, int]]:
+    shown = header_line.strip()[:200]
     if fmt != "auto":
         spec = _FORMATS[fmt]
         found, missing = _match(spec, fields)
         if missing:
             raise FormatError(
-                f"the CSV header lacks the {spec.title} columns {', '.join(missing)} "
-                f"(header: {header_line[:200]!r}). Rename those columns, or choose the right "
-                "format with --format marinecadastre|dma."
+                f"the CSV header lacks the {spec.title} columns {_names(missing)} "
+                f"(header: {shown!r}). Rename those columns, or choose the right format with "
+                "--format marinecadastre|dma."
             )
         return spec, found
     ranked = []
@@ -333,14 +339,19 @@ def _choose(fields: list[str], fmt: str, header_line: str) -> tuple[_Format, dic
         found, missing = _match(spec, fields)
         if not missing:
             return spec, found
-        ranked.append((len(missing), spec, missing))
+        # closest: fewest required columns missing, then most of its columns present
+        ranked.append(((len(missing), -len(found)), spec, missing))
     _, closest, missing = min(ranked, key=lambda r: r[0])
     raise FormatError(
         f"unknown CSV format: the header matches no known AIS export; the closest is "
-        f"{closest.title} ({closest.name}), which lacks the columns {', '.join(missing)} "
-        f"(header: {header_line[:200]!r}). Rename those columns, or name the format with "
+        f"{closest.title} ({closest.name}), which lacks the columns {_names(missing)} "
+        f"(header: {shown!r}). Rename those columns, or name the format with "
         "--format marinecadastre|dma."
     )
+
+
+def _names(columns: list[str]) -> str:
+    return ", ".join(repr(c) for c in columns)
 
 
 def detect_csv_format(header_line: str) -> str:
@@ -454,12 +465,24 @@ def _split_lines(buf: NDArray[np.uint8]) -> tuple[NDArray[np.int64], NDArray[np.
 
 
 def _load(path_or_bytes: PathOrBytes) -> NDArray[np.uint8]:
+    """The file's bytes, gunzipped if they are gzip (exports are often shipped as .csv.gz)."""
     if isinstance(path_or_bytes, bytes | bytearray | memoryview):
-        return np.frombuffer(path_or_bytes, dtype=np.uint8)
-    if os.path.getsize(path_or_bytes) == 0:
-        return np.zeros(0, dtype=np.uint8)
-    # memory-mapped: large exports are paged in by the OS instead of copied
-    return np.frombuffer(pa.memory_map(os.fspath(path_or_bytes), "r").read_buffer(), dtype=np.uint8)
+        buf = np.frombuffer(path_or_bytes, dtype=np.uint8)
+    else:
+        path = os.fspath(path_or_bytes)
+        try:
+            if os.path.getsize(path) == 0:
+                return np.zeros(0, dtype=np.uint8)
+            # memory-mapped: large exports are paged in by the OS instead of copied
+            buf = np.frombuffer(pa.memory_map(path, "r").read_buffer(), dtype=np.uint8)
+        except OSError as e:
+            raise SourceError(f"cannot read the CSV file {path!r}: {e.strerror or e}") from None
+    if len(buf) >= 2 and buf[0] == 0x1F and buf[1] == 0x8B:
+        try:
+            return np.frombuffer(gzip.decompress(buf.tobytes()), dtype=np.uint8)
+        except (OSError, EOFError) as e:
+            raise FormatError(f"the CSV input looks gzipped but cannot be unpacked: {e}") from None
+    return buf
 
 
 # --- cell conversion -------------------------------------------------------------------------
@@ -493,13 +516,12 @@ class _Checker:
         note: str = "",
     ) -> NDArray[np.float64]:
         """Cells as float64 (NaN = empty or "not available"); bad numbers flag their row."""
-        ok = pc.and_kleene(
-            pc.match_substring_regex(values, _NUMBER),
-            pc.less_equal(pc.utf8_length(values), _MAX_NUMBER_LEN),
+        x = _to_float(values)
+        # "nan", "inf" and overflowing exponents parse, but are not numbers a report can carry
+        self.flag(
+            ~np.isfinite(x) & _np_bool(values.is_valid(), False), column, "not a number", values
         )
-        self.flag(_np_bool(pc.invert(ok), False), column, "not a number", values)
-        x = pc.if_else(ok, values, _NULL_STR).cast(pa.float64()).to_numpy(zero_copy_only=False)
-        x = np.array(x, dtype=np.float64)  # writable copy
+        x[~np.isfinite(x)] = np.nan
         for s in null_at:
             x[np.abs(x - s) < 1e-9] = np.nan
         valid = ~np.isnan(x)
@@ -513,19 +535,30 @@ class _Checker:
         return x
 
     def digits(
-        self, values: pa.Array, column: str, what: str, max_digits: int, max_value: int
+        self, values: pa.Array, column: str, what: str, max_value: int
     ) -> NDArray[np.float64]:
         """Unsigned whole numbers (MMSI, IMO) as float64 (exact), NaN where empty."""
-        ok = pc.match_substring_regex(values, rf"^\d{{1,{max_digits}}}$")
-        self.flag(_np_bool(pc.invert(ok), False), column, f"not {what}", values)
-        x = pc.if_else(ok, values, _NULL_STR).cast(pa.float64()).to_numpy(zero_copy_only=False)
-        x = np.array(x, dtype=np.float64)
-        self.flag(np.nan_to_num(x) > max_value, column, f"not {what} (too large)", values)
+        try:
+            n = values.cast(pa.int64())  # fast path: every cell is an integer or empty
+        except pa.ArrowInvalid:
+            t = _clean_text(values)
+            ok = pc.match_substring_regex(t, r"^\d{1,18}$")
+            n = pc.if_else(ok, t, _NULL_STR).cast(pa.int64())
+        x = np.array(n.to_numpy(zero_copy_only=False), dtype=np.float64)
+        bad = (np.isnan(x) & _np_bool(values.is_valid(), False)) | (np.nan_to_num(x) < 0)
+        bad |= np.nan_to_num(x) > max_value
+        self.flag(bad, column, f"not {what}", values)
+        x[bad] = np.nan
         return x
 
     def time(self, values: pa.Array, column: str, spec: _Format) -> pa.Array:
         missing = _np_bool(values.is_null(), True)
         self.flag(missing, column, "no time", values)
+        if spec.time_sep == "T" and pc.all(pc.equal(pc.binary_length(values), 19)).as_py():
+            try:  # fast path: arrow's ISO 8601 cast is strict, and 19 characters is our shape
+                return values.cast(pa.timestamp("us")).cast(UTC_TS)
+            except pa.ArrowInvalid:
+                pass
         shaped = pc.if_else(pc.match_substring_regex(values, spec.time_shape), values, _NULL_STR)
         if spec.time_sep != " ":
             shaped = pc.replace_substring(shaped, " ", spec.time_sep)
@@ -543,6 +576,27 @@ class _Checker:
         self.flag(bad, column, f"not a time like {spec.time_example}", values)
         return pc.if_else(good, t, pa.scalar(None, t.type)).cast(UTC_TS)
 
+    def status(self, values: pa.Array, column: str) -> NDArray[np.float64]:
+        """Navigational status written as a number 0-15 (MarineCadastre) or as text (DMA).
+
+        Either spelling is taken in either format, since some exports write the text.
+        """
+        # a handful of distinct cells: parse the dictionary, not every cell
+        enc = values.dictionary_encode()
+        if len(enc.dictionary) == 0:
+            return np.full(len(values), np.nan)
+        number = _to_float(enc.dictionary)
+        texts = self.lookup(enc.dictionary, column, DMA_NAV_STATUS, unknown_is_bad=False)
+        by_text = np.array(texts.to_numpy(zero_copy_only=False), dtype=np.float64)
+        entry_bad = ~np.isnan(number) & (
+            (number < 0) | (number > 15) | (number != np.floor(number))
+        )
+        idx = np.asarray(enc.indices.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        cell_ok = _np_bool(enc.indices.is_valid(), False)
+        self.flag(entry_bad[idx] & cell_ok, column, "not a status 0..15", values)
+        code = np.where(np.isnan(number), by_text, number)[idx]
+        return np.where(cell_ok, code, np.nan)
+
     def lookup(
         self,
         values: pa.Array,
@@ -552,15 +606,18 @@ class _Checker:
         unknown_is_bad: bool,
     ) -> pa.Array:
         """Text codes -> int16 codes by a table; unknown text is null, or flags its row."""
-        keys = [_norm(k) for k in table]
+        # a handful of distinct texts: normalise the dictionary, not every cell
+        enc = values.dictionary_encode()
+        norm = pc.replace_substring_regex(pc.utf8_lower(enc.dictionary), r"[^0-9a-z]+", "")
+        keys = pa.array([_norm(k) for k in table], pa.string())
         codes = pa.array(list(table.values()), pa.int16())
-        norm = pc.replace_substring_regex(pc.utf8_lower(values), r"[^0-9a-z]+", "")
-        idx = pc.index_in(norm, value_set=pa.array(keys, pa.string()))
+        per_entry = codes.take(pc.index_in(norm, value_set=keys))
+        out = per_entry.take(enc.indices)
         if unknown_is_bad:
-            unknown = _np_bool(pc.and_(pc.is_valid(values), pc.is_null(idx)), False)
-            known = ", ".join(table)
-            self.flag(unknown, column, f"unknown value; known: {known}", values)
-        return codes.take(idx)
+            entry_unknown = pc.is_null(pc.index_in(norm, value_set=keys))
+            unknown = _np_bool(entry_unknown.take(enc.indices), False)
+            self.flag(unknown, column, f"unknown value; known: {', '.join(table)}", values)
+        return out
 
 
 def _np_bool(arr: pa.Array, null_as: bool) -> NDArray[np.bool_]:
@@ -569,6 +626,19 @@ def _np_bool(arr: pa.Array, null_as: bool) -> NDArray[np.bool_]:
 
 def _np_int(arr: pa.Array) -> NDArray[np.int64]:
     return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _to_float(values: pa.Array) -> NDArray[np.float64]:
+    """Cells as float64, NaN where empty; cells that are no number at all are NaN too."""
+    try:
+        f = values.cast(pa.float64())  # fast path: every cell parses
+    except pa.ArrowInvalid:
+        t = _clean_text(values)
+        ok = pc.and_kleene(
+            pc.match_substring_regex(t, _NUMBER), pc.less_equal(pc.utf8_length(t), _MAX_NUMBER_LEN)
+        )
+        f = pc.if_else(ok, t, _NULL_STR).cast(pa.float64())
+    return np.array(f.to_numpy(zero_copy_only=False), dtype=np.float64)  # writable copy
 
 
 def _clean_text(values: pa.Array, null_text: frozenset[str] = frozenset()) -> pa.Array:
@@ -627,9 +697,10 @@ def read_csv(
     keys = hash_spans(buf, starts, ends, seed_of(prov.source))
 
     blank, problems = _shape_problems(buf, starts, ends, len(fields))
-    good_lines = np.flatnonzero(~blank)[1:]  # line 0 is the header
-    if problems:
-        good_lines = good_lines[~np.isin(good_lines, np.fromiter(problems, np.int64))]
+    good = ~blank
+    good[0] = False  # the header
+    good[list(problems)] = False
+    good_lines = np.flatnonzero(good)
 
     cols = {role: f"c{i}" for role, i in found.items()}
     table = _parse(buf, starts, ends, good_lines, len(fields), sorted(set(cols.values())))
@@ -718,23 +789,25 @@ def _convert(
 ) -> tuple[_Checker, dict[str, object], dict[str, object]]:
     """Text cells -> typed columns (numpy or Arrow) for every row; bad cells flag their row."""
 
+    def raw(role: str) -> pa.Array:
+        # numbers are parsed from the cells as they are; only cells that fail are trimmed
+        return cells[role] if role in cells else pa.nulls(n, pa.string())
+
     def text(role: str, null_text: frozenset[str] = frozenset()) -> pa.Array:
-        if role not in cells:
-            return pa.nulls(n, pa.string())
-        return _clean_text(cells[role], null_text)
+        return _clean_text(raw(role), null_text)
 
     def name(role: str) -> str:
         return names.get(role) or spec.columns.get(role, (role,))[0]
 
     chk = _Checker(n)
     # checks run in the report's column order, so the detail names the first bad column
-    mmsi_t = text(_MMSI)
-    mmsi = chk.digits(mmsi_t, name(_MMSI), "an MMSI (1-9 digits)", 9, _MAX_30BIT)
+    mmsi_t = raw(_MMSI)
+    mmsi = chk.digits(mmsi_t, name(_MMSI), "an MMSI (0-999999999)", 999_999_999)
     chk.flag(np.isnan(mmsi), name(_MMSI), "no MMSI", mmsi_t)
     t_utc = chk.time(text(_TIME), name(_TIME), spec)
-    lat = chk.number(text(_LAT), name(_LAT), -90, 90, null_at=(91.0,), note=" (91 = n/a)")
-    lon = chk.number(text(_LON), name(_LON), -180, 180, null_at=(181.0,), note=" (181 = n/a)")
-    mobile_t = text(_MOBILE)
+    lat = chk.number(raw(_LAT), name(_LAT), -90, 90, null_at=(91.0,), note=" (91 = n/a)")
+    lon = chk.number(raw(_LON), name(_LON), -180, 180, null_at=(181.0,), note=" (181 = n/a)")
+    mobile_t = raw(_MOBILE)
     if spec.name == DMA:
         chk.flag(_np_bool(mobile_t.is_null(), False), name(_MOBILE), "empty", mobile_t)
     mobile = DMA_MOBILE if spec.name == DMA else MC_TRANSCEIVER
@@ -743,34 +816,36 @@ def _convert(
     msg_type_np = _np_int(pc.fill_null(msg_type, 1)).astype(np.int8)
     # SAR aircraft (type 9) report SOG in whole knots up to 1022 (1023 = n/a), vessels in
     # tenths up to 102.2 (102.3 = n/a)
-    sog_t = text(_SOG)
+    sog_t = raw(_SOG)
     sog = chk.number(sog_t, name(_SOG), 0, 1023)
     aircraft = msg_type_np == 9
     sog[aircraft & (sog == 1023)] = np.nan
     sog[~aircraft & (np.abs(sog - 102.3) < 1e-9)] = np.nan
     too_fast = ~aircraft & (np.nan_to_num(sog) > 102.3)
     chk.flag(too_fast, name(_SOG), "outside 0..102.3 (102.3 = n/a)", sog_t)
-    cog = chk.number(text(_COG), name(_COG), 0, 360, null_at=(360.0,))
+    cog = chk.number(raw(_COG), name(_COG), 0, 360, null_at=(360.0,))
     heading = chk.number(
-        text(_HEADING), name(_HEADING), 0, 359, null_at=(511.0,), whole=True, note=" (511 = n/a)"
+        raw(_HEADING), name(_HEADING), 0, 359, null_at=(511.0,), whole=True, note=" (511 = n/a)"
     )
-    if spec.status_is_text:
-        nav_status = chk.lookup(text(_STATUS), name(_STATUS), DMA_NAV_STATUS, unknown_is_bad=False)
-    else:
-        nav_status = _int16(chk.number(text(_STATUS), name(_STATUS), 0, 15, whole=True))
+    nav_status = _int16(chk.status(raw(_STATUS), name(_STATUS)))
 
-    imo_t = pc.replace_substring_regex(text(_IMO, spec.null_text), r"(?i)^imo\s*", "")
-    imo = _zero_null(chk.digits(imo_t, name(_IMO), "an IMO number", 10, _MAX_30BIT))
+    imo_t = text(_IMO, spec.null_text)
+    imo_t = pc.if_else(  # MarineCadastre writes IMO9234567
+        pc.starts_with(imo_t, "IMO", ignore_case=True),
+        pc.utf8_ltrim_whitespace(pc.utf8_slice_codeunits(imo_t, 3)),
+        imo_t,
+    )
+    imo = _zero_null(chk.digits(imo_t, name(_IMO), "an IMO number", _MAX_30BIT))
     if spec.name == DMA:
         ship_type = chk.lookup(
-            text(_SHIP_TYPE), name(_SHIP_TYPE), DMA_SHIP_TYPE, unknown_is_bad=False
+            raw(_SHIP_TYPE), name(_SHIP_TYPE), DMA_SHIP_TYPE, unknown_is_bad=False
         )
     else:
-        st = chk.number(text(_SHIP_TYPE), name(_SHIP_TYPE), 0, 9999, whole=True)
+        st = chk.number(raw(_SHIP_TYPE), name(_SHIP_TYPE), 0, 9999, whole=True)
         ship_type = _int16(_zero_null(st))
 
     def dim(role: str) -> NDArray[np.float64]:
-        return _zero_null(np.rint(chk.number(text(role), name(role), 0, 32767)))
+        return _zero_null(np.rint(chk.number(raw(role), name(role), 0, 32767)))
 
     bow, stern = _halves(dim(_LENGTH))
     port, starboard = _halves(dim(_WIDTH))
@@ -779,7 +854,7 @@ def _convert(
     cd = ~np.isnan(c) | ~np.isnan(d)
     bow, stern = np.where(ab, a, bow), np.where(ab, b, stern)
     port, starboard = np.where(cd, c, port), np.where(cd, d, starboard)
-    draught = _zero_null(chk.number(text(_DRAUGHT), name(_DRAUGHT), 0, 100))
+    draught = _zero_null(chk.number(raw(_DRAUGHT), name(_DRAUGHT), 0, 100))
 
     pos_cols: dict[str, object] = {
         MMSI: mmsi,

@@ -272,6 +272,16 @@ def decode_payloads(
             offs, data = text_kernel(buf, ps[idx], nbits[idx], f.start, f.width // 6)
             arr = pa.StringArray.from_buffers(len(idx), pa.py_buffer(offs), pa.py_buffer(data))
             texts.setdefault(f.column, []).append((idx, arr))
+    # Type 24B: bits 132-161 are the mothership MMSI for an auxiliary craft (MMSI 98XXXYYYY),
+    # the dimensions otherwise (AIVDM.adoc); never both.
+    part_b = layout == spec.TYPE_24B
+    if part_b.any():
+        aux = part_b & (mmsi // 10_000_000 == 98)
+        for name in (T.TO_BOW_M, T.TO_STERN_M, T.TO_PORT_M, T.TO_STARBOARD_M):
+            if name in valid:
+                valid[name][aux] = False
+        if T.MOTHERSHIP_MMSI in valid:
+            valid[T.MOTHERSHIP_MMSI][part_b & ~aux] = False
     out: dict[str, pa.Array] = {}
     header_ok = nbits >= spec.HEAD_BITS
     header = {
@@ -306,15 +316,17 @@ def _scatter_text(
     idx = np.concatenate([p[0] for p in parts])
     arr = pa.concat_arrays([p[1] for p in parts])
     if name == T.SHIPNAME and ext_parts:
-        # Type 21 names continue in the name extension field.
+        # Type 21 names continue in the name extension field, but only when the 20-character
+        # name is full (AIVDM.adoc): after an '@' the extension bits are garbage.
         ext_idx = np.concatenate([p[0] for p in ext_parts])
         ext = pa.concat_arrays([p[1] for p in ext_parts])
-        pos = np.searchsorted(idx, ext_idx) if np.all(np.diff(idx) > 0) else None
-        if pos is not None:
-            full_ext = pa.array([""] * len(idx), pa.string()).to_pylist()
-            for p, e in zip(pos.tolist(), ext.to_pylist(), strict=True):
-                full_ext[p] = e or ""
-            arr = pc.binary_join_element_wise(arr, pa.array(full_ext, pa.string()), "")
+        ext_pos = np.full(n, -1, np.int64)
+        ext_pos[ext_idx] = np.arange(len(ext_idx))
+        sel = ext_pos[idx]  # idx is in layout order, not sorted: look up, do not search
+        ext_for = ext.take(pa.array(sel, mask=sel < 0))
+        full = pc.fill_null(pc.and_(pc.is_valid(ext_for), pc.equal(pc.utf8_length(arr), 20)), False)
+        joined = pc.binary_join_element_wise(arr, pc.fill_null(ext_for, ""), "")
+        arr = pc.if_else(full, joined, arr)
     # An all-padding text field means "not available".
     arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
     order = np.argsort(idx, kind="stable")

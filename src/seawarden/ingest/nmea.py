@@ -125,6 +125,26 @@ def _parse_tag_block(buf, s, e, out_i, r):
         return -1
     i = s
     while i < star:
+        if 48 <= buf[i] <= 57:
+            # IEC 62320-1 grouping "xGy:id" (sentence x of y in group id), the NMEA 4.00
+            # form of "g:x-y-id" (AIVDM.adoc, NMEA Tag Blocks), as DMA receivers send it.
+            k = i
+            while k < star and buf[k] != 44:
+                k += 1
+            a, q = _parse_uint(buf, i, k)
+            if q >= k or buf[q] != 71:  # 'G'
+                return -1
+            b, q = _parse_uint(buf, q + 1, k)
+            if b < 0 or q >= k or buf[q] != 58:  # ':'
+                return -1
+            gid, q = _parse_uint(buf, q + 1, k)
+            if gid < 0 or q != k or a < 1 or b < 1 or a > b or b > 9:
+                return -1
+            out_i[r, 3] = a
+            out_i[r, 4] = b
+            out_i[r, 5] = gid
+            i = k + 1
+            continue
         # Each field is "k:value", separated by ','.
         if i + 1 >= star or buf[i + 1] != 58:  # ':'
             return -1
@@ -187,32 +207,67 @@ N_COLS: Final = 19
 
 
 @nb.njit(cache=True)
-def frame_kernel(buf, line_no0, pghp_in, max_line):
+def _grow(a, b, c, d, e, f):
+    # Rare: two sentences on one line made more records than lines.
+    n = len(a) * 2
+    a2 = np.empty(n, a.dtype)
+    b2 = np.empty(n, b.dtype)
+    c2 = np.empty(n, c.dtype)
+    d2 = np.empty(n, d.dtype)
+    e2 = np.empty(n, e.dtype)
+    f2 = np.full((n, f.shape[1]), -1, f.dtype)
+    f2[:, C_T_TAG] = NO_TIME
+    f2[:, C_T_PGHP] = NO_TIME
+    f2[:, C_T_PREFIX] = NO_TIME
+    f2[:, C_T_TRAILER] = NO_TIME
+    m = len(a)
+    a2[:m] = a
+    b2[:m] = b
+    c2[:m] = c
+    d2[:m] = d
+    e2[:m] = e
+    f2[:m] = f
+    return a2, b2, c2, d2, e2, f2
+
+
+@nb.njit(cache=True)
+def frame_kernel(buf, line_no0, pghp_in, max_line, n_lines):
     """Frame every line of ``buf`` (complete lines, each ending in b"\\n").
 
     Returns (rec_start, rec_end, rec_line, status, code, ints, pghp_out, n_lines).
+    Each byte is visited about three times: line scan, checksum, fields.
     """
     n = len(buf)
-    cap = 16
-    for i in range(n):
-        if buf[i] == 10 or buf[i] == 42:
-            cap += 1
+    cap = n_lines + 64
     rec_start = np.empty(cap, np.int64)
     rec_end = np.empty(cap, np.int64)
     rec_line = np.empty(cap, np.int64)
     status = np.empty(cap, np.int8)
     code = np.empty(cap, np.int8)
     ints = np.full((cap, N_COLS), -1, np.int64)
+    ints[:, C_T_TAG] = NO_TIME
+    ints[:, C_T_PGHP] = NO_TIME
+    ints[:, C_T_PREFIX] = NO_TIME
+    ints[:, C_T_TRAILER] = NO_TIME
+    vals = np.empty(8, np.int64)
     nr = 0
     pghp = pghp_in
     line_no = line_no0
     ls = 0
     while ls < n:
+        # Pass 1: find the line end, noting control or non-ASCII bytes on the way.
         le = ls
-        while le < n and buf[le] != 10:
+        bad = False
+        while True:
+            c = buf[le]
+            if c == 10:
+                break
+            if c > 126 or (c < 32 and c != 13 and c != 9):
+                bad = True
             le += 1
+            if le >= n:
+                break
         next_ls = le + 1
-        # Trim the line ending and surrounding blanks.
         e = le
         while e > ls and (buf[e - 1] == 13 or buf[e - 1] == 32 or buf[e - 1] == 9):
             e -= 1
@@ -220,42 +275,33 @@ def frame_kernel(buf, line_no0, pghp_in, max_line):
         while s < e and (buf[s] == 32 or buf[s] == 9):
             s += 1
         line_no += 1
+        if nr >= cap - 1:
+            rec_start, rec_end, rec_line, status, code, ints = _grow(
+                rec_start, rec_end, rec_line, status, code, ints
+            )
+            cap = len(rec_start)
         r = nr
         nr += 1
         rec_start[r] = ls
-        rec_end[r] = e if e > ls else ls
+        rec_end[r] = e
         rec_line[r] = line_no
-        for c in range(N_COLS):
-            ints[r, c] = -1
-        ints[r, C_T_TAG] = NO_TIME
-        ints[r, C_T_PGHP] = NO_TIME
-        ints[r, C_T_PREFIX] = NO_TIME
-        ints[r, C_T_TRAILER] = NO_TIME
+        ls = next_ls
         if s == e:
-            status[r] = 1
-            code[r] = 0
-            ls = next_ls
+            status[r] = ST_IGNORED
+            code[r] = IG_BLANK
             continue
-        if le - ls > max_line:
-            status[r] = 2
-            code[r] = 4  # NMEA_TOO_LONG
-            ls = next_ls
+        if le - rec_start[r] > max_line:
+            status[r] = ST_QUARANTINED
+            code[r] = R_TOO_LONG
+            rec_end[r] = rec_start[r] + max_line  # kept truncated: bounded quarantine rows
             continue
-        bad = False
-        for i in range(s, e):
-            c = buf[i]
-            if c < 32 or c > 126:
-                bad = True
-                break
         if bad:
-            status[r] = 2
-            code[r] = 5  # NMEA_BYTES
-            ls = next_ls
+            status[r] = ST_QUARANTINED
+            code[r] = R_BYTES
             continue
         if buf[s] == 35:  # '#': comment
-            status[r] = 1
-            code[r] = 1
-            ls = next_ls
+            status[r] = ST_IGNORED
+            code[r] = IG_COMMENT
             continue
         # Unix-time prefix: digits[.digits] then a separator.
         p = s
@@ -273,43 +319,34 @@ def frame_kernel(buf, line_no0, pghp_in, max_line):
                     ints[r, C_T_PREFIX] = t
                 p = q
             else:
-                status[r] = 2
-                code[r] = 2  # NMEA_FIELDS: not a sentence
-                ls = next_ls
+                status[r] = ST_QUARANTINED
+                code[r] = R_FIELDS  # not a sentence
                 continue
         # Records of this line; a second sentence on the same line starts a new record.
         while True:
             rec_start[r] = p
+            rec_end[r] = e
             # Tag block.
             if p < e and buf[p] == 92:  # '\'
                 q = p + 1
                 while q < e and buf[q] != 92:
                     q += 1
                 if q >= e or _parse_tag_block(buf, p + 1, q, ints, r) < 0:
-                    status[r] = 2
-                    code[r] = 12  # TAG_BLOCK
-                    rec_end[r] = e
+                    status[r] = ST_QUARANTINED
+                    code[r] = R_TAG_BLOCK
                     break
                 p = q + 1
             if p >= e or (buf[p] != 33 and buf[p] != 36):  # '!' or '$'
-                status[r] = 2
-                code[r] = 2  # NMEA_FIELDS
-                rec_end[r] = e
+                status[r] = ST_QUARANTINED
+                code[r] = R_FIELDS
                 break
-            # Find the checksum.
-            star = -1
-            x = 0
-            for i in range(p + 1, e):
-                if buf[i] == 42:
-                    star = i
-                    break
-                x ^= buf[i]
             is_dollar = buf[p] == 36
-            addr_ok = p + 6 <= e
             vdm = False
             pghp_s = False
-            if addr_ok:
-                f0, f1, f2 = buf[p + 3], buf[p + 4], buf[p + 5]
+            if p + 6 <= e:
+                f0 = buf[p + 3]
+                f1 = buf[p + 4]
+                f2 = buf[p + 5]
                 vdm = (not is_dollar) and f0 == 86 and f1 == 68 and (f2 == 77 or f2 == 79)
                 pghp_s = (
                     is_dollar
@@ -317,53 +354,56 @@ def frame_kernel(buf, line_no0, pghp_in, max_line):
                     and buf[p + 2] == 71
                     and f0 == 72
                     and f1 == 80
-                    and p + 6 <= e
                     and buf[p + 5] == 44
                 )
             if not vdm and not pghp_s:
                 # Any other sentence: counted and ignored (GPS fixes, alarms, ...).
-                status[r] = 1
-                code[r] = 3
-                rec_end[r] = e
+                status[r] = ST_IGNORED
+                code[r] = IG_NON_AIS
                 break
-            if star < 0:
-                status[r] = 2
-                code[r] = 1  # NMEA_NO_CHECKSUM
-                rec_end[r] = e
+            # Pass 2: checksum up to '*'.
+            star = -1
+            x = 0
+            for i in range(p + 1, e):
+                ch = buf[i]
+                if ch == 42:
+                    star = i
+                    break
+                x ^= ch
+            if star < 0 or star + 3 > e:
+                status[r] = ST_QUARANTINED
+                code[r] = R_NO_CHECKSUM
                 break
-            if star + 3 > e or _hexval(buf[star + 1]) < 0 or _hexval(buf[star + 2]) < 0:
-                status[r] = 2
-                code[r] = 1
-                rec_end[r] = e
+            h1 = _hexval(buf[star + 1])
+            h2 = _hexval(buf[star + 2])
+            if h1 < 0 or h2 < 0:
+                status[r] = ST_QUARANTINED
+                code[r] = R_NO_CHECKSUM
                 break
-            ck = _hexval(buf[star + 1]) * 16 + _hexval(buf[star + 2])
             send = star + 3
             # Where the record ends: another sentence may follow on the same line.
             nxt = -1
             q = send
             while q < e:
-                # A literal "\\r\\n" escape left in some dumps separates two sentences.
-                if (
-                    buf[q] == 92
-                    and q + 3 < e
-                    and buf[q + 1] == 114
-                    and buf[q + 2] == 92
-                    and buf[q + 3] == 110
-                ):
-                    nxt = q + 4
+                ch = buf[q]
+                if ch == 92:
+                    # A literal "\\r\\n" escape left in some dumps separates two sentences.
+                    if q + 3 < e and buf[q + 1] == 114 and buf[q + 2] == 92 and buf[q + 3] == 110:
+                        nxt = q + 4
+                    else:
+                        nxt = q
                     break
-                if buf[q] == 92 or buf[q] == 33 or buf[q] == 36:
+                if ch == 33 or ch == 36:
                     nxt = q
                     break
                 q += 1
-            rend = nxt if nxt >= 0 else e
+            rend = q if nxt >= 0 else e
             rec_end[r] = rend
-            if ck != x:
-                status[r] = 2
-                code[r] = 0  # NMEA_CHECKSUM
+            if h1 * 16 + h2 != x:
+                status[r] = ST_QUARANTINED
+                code[r] = R_CHECKSUM
             elif pghp_s:
                 # $PGHP,1,yyyy,mm,dd,hh,mm,ss,ms,...: time of the next sentence.
-                vals = np.empty(8, np.int64)
                 q = p + 6
                 okp = True
                 for k in range(8):
@@ -373,36 +413,36 @@ def frame_kernel(buf, line_no0, pghp_in, max_line):
                         break
                     vals[k] = v
                     q = q2 + 1
-                if okp and vals[0] == 1 and 1 <= vals[2] <= 12 and 1 <= vals[3] <= 31:
-                    days = _days_from_civil(vals[1], vals[2], vals[3])
-                    t = (days * 86400 + vals[4] * 3600 + vals[5] * 60 + vals[6]) * 1000 + vals[7]
+                status[r] = ST_IGNORED
+                code[r] = IG_GATEHOUSE
+                if okp and vals[0] == 1:
+                    t = NO_TIME
+                    if 1 <= vals[2] <= 12 and 1 <= vals[3] <= 31:
+                        days = _days_from_civil(vals[1], vals[2], vals[3])
+                        t = (days * 86400 + vals[4] * 3600 + vals[5] * 60 + vals[6]) * 1000 + vals[
+                            7
+                        ]
                     if MIN_T_MS <= t <= MAX_T_MS:
                         pghp = t
-                        status[r] = 1
-                        code[r] = 2
                     else:
-                        status[r] = 2
-                        code[r] = 2
-                elif okp:
-                    status[r] = 1  # another $PGHP message type: not a time
-                    code[r] = 2
-                else:
-                    status[r] = 2
-                    code[r] = 2
+                        status[r] = ST_QUARANTINED
+                        code[r] = R_FIELDS
+                elif not okp:
+                    status[r] = ST_QUARANTINED
+                    code[r] = R_FIELDS
             else:
-                status[r] = 0
+                # Pass 3: !xxVDM fields: count, number, seq, channel, payload, fill.
+                status[r] = ST_AIS
                 code[r] = -1
                 ints[r, C_VDO] = 1 if buf[p + 5] == 79 else 0
-                # Fields: count, number, seq, channel, payload, fill.
                 q = p + 6
                 fc = -1
                 fnum = -1
                 seq = -1
                 chan = 0
-                ok = q < star and buf[p + 6] == 44
+                ok = q < star and buf[q] == 44
                 if ok:
-                    q += 1
-                    fc, q = _parse_uint(buf, q, star)
+                    fc, q = _parse_uint(buf, q + 1, star)
                     ok = fc >= 0 and q < star and buf[q] == 44
                 if ok:
                     fnum, q = _parse_uint(buf, q + 1, star)
@@ -425,40 +465,43 @@ def frame_kernel(buf, line_no0, pghp_in, max_line):
                 ps = -1
                 pe = -1
                 fill = -1
+                armour = True
                 if ok:
                     q += 1
                     ps = q
-                    while q < star and buf[q] != 44:
+                    while q < star:
+                        ch = buf[q]
+                        if ch == 44:
+                            break
+                        if not ((48 <= ch <= 87) or (96 <= ch <= 119)):
+                            armour = False
                         q += 1
                     pe = q
                     ok = q < star and buf[q] == 44
                 if ok:
                     fs = q + 1
                     fill, q = _parse_uint(buf, fs, star)
-                    if fill < 0 or q != star:
-                        status[r] = 2
-                        code[r] = 3 if q == star and fill < 0 and fs == star else 3  # NMEA_FILL
-                        if fs == star:
-                            code[r] = 2
+                    if fs == star:
+                        ok = False  # no fill field at all
+                    elif fill < 0 or q != star:
+                        status[r] = ST_QUARANTINED
+                        code[r] = R_FILL
                 if not ok:
-                    status[r] = 2
-                    code[r] = 2  # NMEA_FIELDS
-                elif status[r] == 0:
+                    status[r] = ST_QUARANTINED
+                    code[r] = R_FIELDS
+                elif status[r] == ST_AIS:
                     if fc < 1 or fc > 9 or fnum < 1 or fnum > fc or seq > 9:
-                        status[r] = 2
-                        code[r] = 8  # FRAG_HEADER
+                        status[r] = ST_QUARANTINED
+                        code[r] = R_FRAG_HEADER
                     elif fill > 5:
-                        status[r] = 2
-                        code[r] = 3  # NMEA_FILL
+                        status[r] = ST_QUARANTINED
+                        code[r] = R_FILL
                     elif pe == ps:
-                        status[r] = 2
-                        code[r] = 7  # AIS_SHORT_PAYLOAD (empty)
-                    else:
-                        for i in range(ps, pe):
-                            if not _is_armour(buf[i]):
-                                status[r] = 2
-                                code[r] = 6  # AIS_ARMOUR
-                                break
+                        status[r] = ST_QUARANTINED
+                        code[r] = R_SHORT  # empty payload
+                    elif not armour:
+                        status[r] = ST_QUARANTINED
+                        code[r] = R_ARMOUR
                 ints[r, C_FRAG_CNT] = fc
                 ints[r, C_FRAG_NUM] = fnum
                 ints[r, C_SEQ] = seq
@@ -472,7 +515,7 @@ def frame_kernel(buf, line_no0, pghp_in, max_line):
                     pghp = NO_TIME
                 # USCG trailer: ",<station>,...,<epoch>" after the checksum.
                 q = send
-                first_digit_done = False
+                time_done = False
                 while q < rend:
                     if buf[q] == 44:
                         fs = q + 1
@@ -484,13 +527,13 @@ def frame_kernel(buf, line_no0, pghp_in, max_line):
                             if (c0 == 114 or c0 == 98) and ints[r, C_TR_S] < 0:  # r..., b...
                                 ints[r, C_TR_S] = fs
                                 ints[r, C_TR_E] = fe
-                            elif 48 <= c0 <= 57 and not first_digit_done:
+                            elif 48 <= c0 <= 57 and not time_done:
                                 v, q2 = _parse_uint(buf, fs, fe)
                                 if q2 == fe and 9 <= fe - fs <= 13:
                                     t = _epoch_ms(v, fe - fs)
                                     if MIN_T_MS <= t <= MAX_T_MS:
                                         ints[r, C_T_TRAILER] = t
-                                        first_digit_done = True
+                                        time_done = True
                         q = fe
                     else:
                         q += 1
@@ -498,17 +541,15 @@ def frame_kernel(buf, line_no0, pghp_in, max_line):
                 break
             # Start the next record on the same line.
             p = nxt
+            if nr >= cap - 1:
+                rec_start, rec_end, rec_line, status, code, ints = _grow(
+                    rec_start, rec_end, rec_line, status, code, ints
+                )
+                cap = len(rec_start)
             r = nr
             nr += 1
             rec_line[r] = line_no
-            rec_end[r] = e
-            for c in range(N_COLS):
-                ints[r, c] = -1
-            ints[r, C_T_TAG] = NO_TIME
-            ints[r, C_T_PGHP] = NO_TIME
             ints[r, C_T_PREFIX] = ints[r - 1, C_T_PREFIX]
-            ints[r, C_T_TRAILER] = NO_TIME
-        ls = next_ls
     return (
         rec_start[:nr],
         rec_end[:nr],
@@ -551,5 +592,8 @@ def frame(
     """Frame a chunk of complete lines. Returns the records and the carried $PGHP time."""
     if len(buf) and buf[-1] != 10:
         raise ValueError("frame() takes complete lines: the chunk must end in a newline")
-    rs, re_, rl, st, cd, ints, pghp_out, n_lines = frame_kernel(buf, line_no0, pghp, max_line)
+    n_lines = int(np.count_nonzero(buf == 10))
+    rs, re_, rl, st, cd, ints, pghp_out, n_lines = frame_kernel(
+        buf, line_no0, pghp, max_line, n_lines
+    )
     return Frames(rs, re_, rl, st, cd, ints, int(n_lines)), int(pghp_out)
