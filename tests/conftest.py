@@ -52,9 +52,18 @@ def as_lines(data: bytes | str | Sequence[bytes | str]) -> bytes:
     return data
 
 
+def split_lines(data: bytes) -> list[bytes]:
+    """Lines of ``data`` as the framer sees them: ended by b"\\n" only (kept)."""
+    parts = data.split(b"\n")
+    lines = [x + b"\n" for x in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
 def line_chunks(data: bytes, cuts: Sequence[int]) -> list[bytes]:
     """Split ``data`` (complete lines) into chunks after the line numbers in ``cuts``."""
-    lines = data.splitlines(keepends=True)
+    lines = split_lines(data)
     bounds = sorted({c for c in cuts if 0 < c < len(lines)})
     out = []
     prev = 0
@@ -157,5 +166,9 @@ def ingest() -> Callable[..., IngestRun]:
 def nmea() -> SimpleNamespace:
     """Line builders: ``nmea.sentence(body)``, ``nmea.tag_block(content)``, ``nmea.checksum(x)``."""
     return SimpleNamespace(
-        sentence=sentence, tag_block=tag_block, checksum=nmea_checksum, lines=as_lines
+        sentence=sentence,
+        tag_block=tag_block,
+        checksum=nmea_checksum,
+        lines=as_lines,
+        chunks=line_chunks,
     )

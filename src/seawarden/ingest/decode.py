@@ -186,23 +186,119 @@ class Decoded:
         return len(self.msg_type)
 
 
-def _scale_column(
-    name: str, raw: NDArray[np.int64], lay_fields: spec.Field
-) -> tuple[np.ndarray, NDArray[np.bool_]]:
-    valid = raw != ABSENT
-    if lay_fields.na != spec.NO_NA:
-        valid &= raw != lay_fields.na
-    if name == T.LAT:
-        valid &= np.abs(raw) <= 90 / lay_fields.scale
-    elif name == T.LON:
-        valid &= np.abs(raw) <= 180 / lay_fields.scale
-    elif name == T.COG_DEG:
-        valid &= raw < 360 / lay_fields.scale
-    elif name == T.HEADING_DEG:
-        valid &= raw < 360
-    if name in spec.FLOAT_COLUMNS:
-        return raw * lay_fields.scale, valid
-    return raw, valid
+@nb.njit(cache=True)
+def fields_kernel(buf, ps, nbits, layout, f_start, f_width, f_signed):  # type: ignore[no-untyped-def]
+    """All requested integer fields of all messages: out[c, i] (ABSENT where the message's
+    layout lacks the field or its bits are beyond the payload)."""
+    n = len(ps)
+    nc = f_start.shape[1]
+    out = np.empty((nc, n), np.int64)
+    for i in range(n):
+        lay = layout[i]
+        s = ps[i]
+        nb_ = nbits[i]
+        for c in range(nc):
+            if lay < 0:
+                out[c, i] = ABSENT
+                continue
+            b0 = f_start[lay, c]
+            w = f_width[lay, c]
+            if w <= 0 or b0 + w > nb_:
+                out[c, i] = ABSENT
+                continue
+            c0 = b0 // 6
+            c1 = (b0 + w - 1) // 6
+            acc = np.uint64(0)
+            for k in range(c0, c1 + 1):
+                acc = (acc << np.uint64(6)) | np.uint64(_six(buf[s + k]))
+            shift = (c1 + 1) * 6 - (b0 + w)
+            v = np.int64((acc >> np.uint64(shift)) & np.uint64((1 << w) - 1))
+            if f_signed[lay, c] and v >= (1 << (w - 1)):
+                v -= 1 << w
+            out[c, i] = v
+    return out
+
+
+@nb.njit(cache=True)
+def texts_kernel(buf, ps, nbits, layout, t_start, t_chars):  # type: ignore[no-untyped-def]
+    """Six-bit text fields of all messages as Arrow buffers: offsets[c, i], one data buffer
+    per column, and a validity flag (the layout has the field and it is not all padding)."""
+    n = len(ps)
+    nc = t_start.shape[1]
+    offsets = np.zeros((nc, n + 1), np.int32)
+    datas = np.empty((nc, n * 20 + 1), np.uint8)
+    valid = np.zeros((nc, n), np.bool_)
+    for c in range(nc):
+        pos = 0
+        for i in range(n):
+            lay = layout[i]
+            first = pos
+            if lay >= 0 and t_chars[lay, c] > 0:
+                start = t_start[lay, c]
+                s = ps[i]
+                avail = (nbits[i] - start) // 6
+                m = min(t_chars[lay, c], max(avail, 0))
+                last = pos
+                for k in range(m):
+                    b0 = start + 6 * k
+                    c0 = b0 // 6
+                    r = b0 % 6
+                    acc = _six(buf[s + c0]) << 6
+                    if r and c0 + 1 < (nbits[i] + 5) // 6:
+                        acc |= _six(buf[s + c0 + 1])
+                    v = (acc >> (6 - r)) & 63
+                    ch = v + 64 if v < 32 else v
+                    if ch == 64:  # '@' pads the end of the field
+                        break
+                    datas[c, pos] = ch
+                    pos += 1
+                    if ch != 32:
+                        last = pos
+                pos = last  # trailing spaces trimmed
+                valid[c, i] = pos > first
+            offsets[c, i + 1] = pos
+    return offsets, datas, valid
+
+
+_TABLES: dict[tuple[str, ...], tuple[list[str], list[str], tuple[np.ndarray, ...]]] = {}
+
+
+def _tables(wanted: tuple[str, ...]) -> tuple[list[str], list[str], tuple[np.ndarray, ...]]:
+    """Per (layout, column) field positions, scales and "not available" values, cached."""
+    if wanted in _TABLES:
+        return _TABLES[wanted]
+    num = [c for c in wanted if c not in spec.TEXT_COLUMNS and c not in _HEADER]
+    txt = [c for c in wanted if c in spec.TEXT_COLUMNS]
+    if T.SHIPNAME in txt:
+        txt.append("name_ext")
+    nl = len(spec.LAYOUTS)
+    f_start = np.zeros((nl, len(num)), np.int64)
+    f_width = np.zeros((nl, len(num)), np.int64)
+    f_signed = np.zeros((nl, len(num)), np.bool_)
+    f_scale = np.ones((nl + 1, len(num)), np.float64)
+    f_na = np.full((nl + 1, len(num)), spec.NO_NA, np.int64)
+    t_start = np.zeros((nl, len(txt)), np.int64)
+    t_chars = np.zeros((nl, len(txt)), np.int64)
+    for li, lay in enumerate(spec.LAYOUTS):
+        for f in lay.fields:
+            if f.column in num:
+                c = num.index(f.column)
+                f_start[li, c] = f.start
+                f_width[li, c] = f.width
+                f_signed[li, c] = f.kind == "i"
+                f_scale[li, c] = f.scale
+                f_na[li, c] = f.na
+            elif f.column in txt:
+                c = txt.index(f.column)
+                t_start[li, c] = f.start
+                t_chars[li, c] = f.width // 6
+    out = (num, txt, (f_start, f_width, f_signed, f_scale, f_na, t_start, t_chars))
+    _TABLES[wanted] = out
+    return out
+
+
+_HEADER = (T.MSG_TYPE, T.MMSI, T.REPEAT)
+_NUMPY_INT = {pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32, pa.int64(): np.int64}
 
 
 def _arrow_type(name: str) -> pa.DataType:
@@ -213,6 +309,11 @@ def _arrow_type(name: str) -> pa.DataType:
     if name in spec.BOOL_COLUMNS:
         return pa.bool_()
     return _INT_TYPES.get(name, pa.int8())
+
+
+ALL_COLUMNS = [T.MSG_TYPE] + sorted(
+    {f.column for lay in spec.LAYOUTS for f in lay.fields} - {"name_ext"}
+)
 
 
 def decode_payloads(
@@ -227,112 +328,74 @@ def decode_payloads(
         buf, ps, pe, fill, _TYPE_TO_LAYOUT, _MIN_BITS, spec.TYPE_24A, spec.TYPE_24B
     )
     n = len(ps)
-    wanted = (
-        columns
-        if columns is not None
-        else [T.MSG_TYPE]
-        + sorted({f.column for lay in spec.LAYOUTS for f in lay.fields} - {"name_ext"})
-    )
-    # Full-length numpy buffers per column, filled layout by layout.
-    values: dict[str, np.ndarray] = {}
-    valid: dict[str, NDArray[np.bool_]] = {}
-    texts: dict[str, list[tuple[NDArray[np.int64], pa.Array]]] = {}
-    for li, lay in enumerate(spec.LAYOUTS):
-        idx = np.flatnonzero(layout == li)
-        if len(idx) == 0:
-            continue
-        want = set(wanted)
-        if lay.name == "21" and T.SHIPNAME in want:
-            want.add("name_ext")
-        num_fields = [
-            f
-            for f in lay.fields
-            if f.kind != "t" and f.column in want and f.column not in (T.MMSI, T.REPEAT)
-        ]
-        if num_fields:
-            raw = extract_kernel(
-                buf,
-                ps[idx],
-                nbits[idx],
-                np.array([f.start for f in num_fields], np.int64),
-                np.array([f.width for f in num_fields], np.int64),
-                np.array([f.kind == "i" for f in num_fields], np.bool_),
-            )
-            for k, f in enumerate(num_fields):
-                v, ok = _scale_column(f.column, raw[:, k], f)
-                if f.column not in values:
-                    dtype = np.float64 if f.column in spec.FLOAT_COLUMNS else np.int64
-                    values[f.column] = np.zeros(n, dtype)
-                    valid[f.column] = np.zeros(n, np.bool_)
-                values[f.column][idx] = v
-                valid[f.column][idx] = ok
-        for f in lay.fields:
-            if f.kind != "t" or f.column not in want:
-                continue
-            offs, data = text_kernel(buf, ps[idx], nbits[idx], f.start, f.width // 6)
-            arr = pa.StringArray.from_buffers(len(idx), pa.py_buffer(offs), pa.py_buffer(data))
-            texts.setdefault(f.column, []).append((idx, arr))
-    # Type 24B: bits 132-161 are the mothership MMSI for an auxiliary craft (MMSI 98XXXYYYY),
-    # the dimensions otherwise (AIVDM.adoc); never both.
+    wanted = tuple(columns if columns is not None else ALL_COLUMNS)
+    num, txt, (f_start, f_width, f_signed, f_scale, f_na, t_start, t_chars) = _tables(wanted)
+    raw = fields_kernel(buf, ps, nbits, layout, f_start, f_width, f_signed)
+    lay_ix = np.where(layout < 0, len(spec.LAYOUTS), layout)  # row of neutral scale / na
     part_b = layout == spec.TYPE_24B
-    if part_b.any():
-        aux = part_b & (mmsi // 10_000_000 == 98)
-        for name in (T.TO_BOW_M, T.TO_STERN_M, T.TO_PORT_M, T.TO_STARBOARD_M):
-            if name in valid:
-                valid[name][aux] = False
-        if T.MOTHERSHIP_MMSI in valid:
-            valid[T.MOTHERSHIP_MMSI][part_b & ~aux] = False
+    aux = part_b & (mmsi // 10_000_000 == 98) if part_b.any() else None
     out: dict[str, pa.Array] = {}
     header_ok = nbits >= spec.HEAD_BITS
     header = {
         T.MSG_TYPE: pa.array(mtype, pa.int8(), mask=~header_ok),
-        T.MMSI: pa.array(mmsi, mask=~header_ok).cast(pa.int32()),
-        T.REPEAT: pa.array(repeat, mask=~header_ok).cast(pa.int8()),
+        T.MMSI: pa.array(mmsi.astype(np.int32), pa.int32(), mask=~header_ok),
+        T.REPEAT: pa.array(repeat.astype(np.int8), pa.int8(), mask=~header_ok),
     }
+    for c, name in enumerate(num):
+        r = raw[c]
+        ok = (r != ABSENT) & (r != f_na[lay_ix, c])
+        scale = f_scale[lay_ix, c]
+        if name == T.LAT:
+            ok &= np.abs(r) <= 90 / scale
+        elif name == T.LON:
+            ok &= np.abs(r) <= 180 / scale
+        elif name == T.COG_DEG:
+            ok &= r < 360 / scale
+        elif name == T.HEADING_DEG:
+            ok &= r < 360
+        if aux is not None:
+            # Type 24B: bits 132-161 are the mothership MMSI for an auxiliary craft
+            # (MMSI 98XXXYYYY), the dimensions otherwise (AIVDM.adoc); never both.
+            if name in (T.TO_BOW_M, T.TO_STERN_M, T.TO_PORT_M, T.TO_STARBOARD_M):
+                ok &= ~aux
+            elif name == T.MOTHERSHIP_MMSI:
+                ok &= ~(part_b & ~aux)
+        typ = _arrow_type(name)
+        if name in spec.FLOAT_COLUMNS:
+            v: np.ndarray = r * scale
+        elif name in spec.BOOL_COLUMNS:
+            v = r.astype(np.bool_)
+        else:
+            v = r.astype(_NUMPY_INT[typ])
+        out[name] = pa.array(v, typ, mask=~ok)
+    texts: dict[str, pa.Array] = {}
+    if txt:
+        offs, datas, tvalid = texts_kernel(buf, ps, nbits, layout, t_start, t_chars)
+        for c, name in enumerate(txt):
+            end = int(offs[c, n])
+            texts[name] = pa.StringArray.from_buffers(
+                n,
+                pa.py_buffer(offs[c]),
+                pa.py_buffer(datas[c, :end].copy()),
+                pa.py_buffer(np.packbits(tvalid[c], bitorder="little")),
+            )
+        if "name_ext" in texts:
+            texts[T.SHIPNAME] = _with_name_ext(texts[T.SHIPNAME], texts.pop("name_ext"), layout)
     for name in wanted:
         if name in header:
             out[name] = header[name]
-            continue
-        typ = _arrow_type(name)
-        if name in spec.TEXT_COLUMNS:
-            out[name] = _scatter_text(n, texts.get(name, []), texts.get("name_ext", []), name)
-        elif name in values:
-            v = values[name].astype(np.bool_) if name in spec.BOOL_COLUMNS else values[name]
-            out[name] = pa.array(v, mask=~valid[name]).cast(typ)
-        else:
-            out[name] = pa.nulls(n, typ)
-    return Decoded(mtype, layout, nbits, reason, out)
+        elif name in texts:
+            out[name] = texts[name]
+    return Decoded(mtype, layout, nbits, reason, {k: out[k] for k in wanted})
 
 
-def _scatter_text(
-    n: int,
-    parts: list[tuple[NDArray[np.int64], pa.Array]],
-    ext_parts: list[tuple[NDArray[np.int64], pa.Array]],
-    name: str,
-) -> pa.Array:
-    """Place per-layout text arrays at their message positions (null elsewhere)."""
-    if not parts:
-        return pa.nulls(n, pa.string())
-    idx = np.concatenate([p[0] for p in parts])
-    arr = pa.concat_arrays([p[1] for p in parts])
-    if name == T.SHIPNAME and ext_parts:
-        # Type 21 names continue in the name extension field, but only when the 20-character
-        # name is full (AIVDM.adoc): after an '@' the extension bits are garbage.
-        ext_idx = np.concatenate([p[0] for p in ext_parts])
-        ext = pa.concat_arrays([p[1] for p in ext_parts])
-        ext_pos = np.full(n, -1, np.int64)
-        ext_pos[ext_idx] = np.arange(len(ext_idx))
-        sel = ext_pos[idx]  # idx is in layout order, not sorted: look up, do not search
-        ext_for = ext.take(pa.array(sel, mask=sel < 0))
-        full = pc.fill_null(pc.and_(pc.is_valid(ext_for), pc.equal(pc.utf8_length(arr), 20)), False)
-        joined = pc.binary_join_element_wise(arr, pc.fill_null(ext_for, ""), "")
-        arr = pc.if_else(full, joined, arr)
-    # An all-padding text field means "not available".
-    arr = pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
-    order = np.argsort(idx, kind="stable")
-    idx = idx[order]
-    arr = arr.take(pa.array(order))
-    # Map message index -> position in arr; -1 where the message has no such field.
-    where = np.full(n, -1, np.int64)
-    where[idx] = np.arange(len(idx))
-    return arr.take(pa.array(where, mask=where < 0))
+def _with_name_ext(name: pa.Array, ext: pa.Array, layout: NDArray[np.int16]) -> pa.Array:
+    """Type 21 names continue in the name extension field, but only when the 20-character
+    name is full (AIVDM.adoc): after an '@' the extension bits are garbage."""
+    is21 = layout == spec.LAYOUT_BY_NAME["21"]
+    if not is21.any():
+        return name
+    full = pc.and_(pc.and_(pa.array(is21), pc.is_valid(ext)), pc.equal(pc.utf8_length(name), 20))
+    full = pc.fill_null(full, False)
+    joined = pc.binary_join_element_wise(name, pc.fill_null(ext, ""), "")
+    return pc.if_else(full, joined, name)

@@ -46,3 +46,24 @@ def combine(h: NDArray[np.uint64], other: NDArray[np.uint64]) -> NDArray[np.uint
             v = v >> np.uint64(8)
         out[i] = x
     return out
+
+
+@nb.njit(cache=True, nogil=True)
+def gather_spans(
+    buf: NDArray[np.uint8], starts: NDArray[np.int64], ends: NDArray[np.int64]
+) -> tuple[NDArray[np.uint8], NDArray[np.int32]]:
+    """Copy spans into one buffer with Arrow-style int32 offsets."""
+    n = len(starts)
+    offsets = np.empty(n + 1, np.int32)
+    total = 0
+    offsets[0] = 0
+    for i in range(n):
+        total += ends[i] - starts[i]
+        offsets[i + 1] = total
+    out = np.empty(total, np.uint8)
+    pos = 0
+    for i in range(n):
+        for b in range(starts[i], ends[i]):
+            out[pos] = buf[b]
+            pos += 1
+    return out, offsets

@@ -25,6 +25,7 @@ class Fragment:
     t_ms: int | None
     station: str | None
     frag_num: int
+    arrival: int = 0  # order among fragments of one feed (two may share a line)
 
 
 @dataclass
@@ -139,6 +140,27 @@ class Reassembler:
             ),
             rejected,
         )
+
+    def carried(self) -> list[tuple[GroupKey, int, Fragment]]:
+        """Open fragments in arrival order, with their group key and part count."""
+        out = [
+            (key, group.count, frag)
+            for key, group in self.pending.items()
+            for frag in group.parts.values()
+        ]
+        out.sort(key=lambda kf: (kf[2].line_no, kf[2].arrival))
+        return out
+
+    def reset(self, fragments: list[tuple[GroupKey, int, Fragment]]) -> None:
+        """Rebuild the open groups from fragments in arrival order (see ``carried``)."""
+        self.pending = OrderedDict()
+        for key, count, frag in fragments:
+            group = self.pending.get(key)
+            if group is None:
+                group = Group(count, first_line=frag.line_no, first_t_ms=frag.t_ms)
+                self.pending[key] = group
+            group.parts[frag.frag_num] = frag
+        self.pending_lines = len(fragments)
 
     def flush(self, reason: str = Reason.FRAG_MISSING) -> list[Rejected]:
         """End of input: every open group is incomplete for good."""

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from seawarden import types as T
 from seawarden.errors import BadRecordError
-from seawarden.ingest import keys, nmea, spec
+from seawarden.ingest import fastparts, keys, nmea, spec
 from seawarden.ingest.decode import Decoded, decode_payloads
 from seawarden.ingest.multipart import Assembled, Fragment, Reassembler, Rejected
 from seawarden.ingest.result import Counters, IngestBatch, Provenance
@@ -57,6 +57,7 @@ class IngestState:
     line_no: int = 0
     pghp_ms: int = nmea.NO_TIME
     multipart: Reassembler = field(default_factory=Reassembler)
+    arrivals: int = 0  # fragments seen, to order fragments that share a line
     counters: Counters = field(default_factory=Counters)
 
 
@@ -119,7 +120,7 @@ def _quarantine_table(
         {
             T.SOURCE: pa.array([prov.source] * n, pa.string()),
             T.LINE_NO: pa.array(line_nos, pa.int64()),
-            T.RECEIVED_AT: pa.array([received_at] * n, T.UTC_TS),
+            T.RECEIVED_AT: _const_ts(received_at, n),
             T.STAGE: pa.array(stages, pa.string()),
             T.REASON: pa.array(reasons, pa.string()),
             T.DETAIL: pa.array(details, pa.string()),
@@ -148,11 +149,13 @@ def step(
     columns: list[str] | None = None,
     on_bad: str = "quarantine",
     received_at: datetime | None = None,
+    ordered: bool = True,
 ) -> tuple[IngestState, StepOutput]:
     """Frame, reassemble and decode one chunk of complete lines.
 
     ``columns`` limits the decoded fields (default: every field); ``on_bad="raise"`` raises
-    ``BadRecordError`` on the first line that would be quarantined.
+    ``BadRecordError`` on the first line that would be quarantined; ``ordered=False`` skips
+    putting messages in completion order (the store does not need it).
     """
     if on_bad not in ("quarantine", "raise"):
         raise ValueError("on_bad must be 'quarantine' or 'raise'")
@@ -164,6 +167,7 @@ def step(
     counters = Counters(lines=len(fr))
     t_ms = fr.time_ms()
     st_s, st_e = _station_spans(fr)
+    seed = keys.seed_of(prov.source)
 
     # Ignored records, counted by kind.
     ign = fr.status == nmea.ST_IGNORED
@@ -171,6 +175,7 @@ def step(
     for k, cnt in zip(*np.unique(fr.code[ign], return_counts=True), strict=True):
         counters.ignored_by_kind[nmea.IGNORE_KINDS[int(k)]] = int(cnt)
 
+    q_tables: list[pa.Table] = []
     q_raw: list[bytes] = []
     q_line: list[int] = []
     q_stage: list[str] = []
@@ -186,75 +191,45 @@ def step(
         q_reason.append(reason)
         q_detail.append(detail)
 
-    for i in np.flatnonzero(fr.status == nmea.ST_QUARANTINED).tolist():
-        reason = nmea.REASONS[int(fr.code[i])]
-        quarantine(
-            bytes(buf[fr.start[i] : fr.end[i]]),
-            int(fr.line_no[i]),
-            reason,
-            _STAGE_OF_REASON.get(reason, "sentence"),
-            None,
+    def quarantine_spans(
+        rec: NDArray[np.int64], codes: NDArray[np.int8], stage: str | None
+    ) -> None:
+        if len(rec) == 0:
+            return
+        if on_bad == "raise":
+            i = int(rec[0])
+            raise BadRecordError(nmea.REASONS[int(codes[0])], bytes(buf[fr.start[i] : fr.end[i]]))
+        q_tables.append(
+            _quarantine_spans(
+                buf, fr.start[rec], fr.end[rec], fr.line_no[rec], codes, stage, prov, when, seed
+            )
         )
+
+    bad = np.flatnonzero(fr.status == nmea.ST_QUARANTINED)
+    quarantine_spans(bad, fr.code[bad], None)
 
     ais = fr.status == nmea.ST_AIS
     fc = fr.ints[:, nmea.C_FRAG_CNT]
     single = np.flatnonzero(ais & (fc == 1))
     multi = np.flatnonzero(ais & (fc > 1))
+    ints = fr.ints
 
-    # Multipart: a small loop over fragments only.
-    done: list[Assembled] = []
-    done_line: list[int] = []
+    # Multipart: one compiled sequential pass decides what completes and what is rejected.
+    mparts: list[_Joined] = []
     rejected: list[Rejected] = []
     if len(multi):
-        ints = fr.ints
-        stations = _span_strings(buf, st_s[multi], st_e[multi]).to_pylist()
-        for j, i in enumerate(multi.tolist()):
-            row = ints[i]
-            g_cnt = int(row[nmea.C_G_CNT])
-            count = int(row[nmea.C_FRAG_CNT])
-            num = int(row[nmea.C_FRAG_NUM])
-            frag = Fragment(
-                line_no=int(fr.line_no[i]),
-                raw=bytes(buf[fr.start[i] : fr.end[i]]),
-                payload=bytes(buf[row[nmea.C_PAY_S] : row[nmea.C_PAY_E]]),
-                fill=int(row[nmea.C_FILL]),
-                t_ms=None if t_ms[i] == nmea.NO_TIME else int(t_ms[i]),
-                station=stations[j],
-                frag_num=num,
-            )
-            if g_cnt > 0 and (g_cnt != count or int(row[nmea.C_G_NUM]) != num):
-                rejected.append(
-                    Rejected(
-                        frag,
-                        T.Reason.FRAG_MISMATCH,
-                        f"tag group says part {int(row[nmea.C_G_NUM])} of {g_cnt}, "
-                        f"sentence says {num} of {count}",
-                    )
-                )
-                continue
-            key: tuple[object, ...]
-            if g_cnt > 0:
-                key = ("g", int(row[nmea.C_G_ID]), count)
-            else:
-                key = (frag.station, int(row[nmea.C_CHAN]), int(row[nmea.C_SEQ]), count)
-            msg, rej = state.multipart.push(key, count, frag)
-            rejected.extend(rej)
-            if msg is not None:
-                done.append(msg)
-                done_line.append(frag.line_no)
+        mparts = _multipart(state, fr, buf, multi, t_ms, st_s, st_e, seed, rejected)
     for r in rejected:
         quarantine(r.fragment.raw, r.fragment.line_no, r.reason, "multipart", r.detail)
 
-    # Decode single-part payloads straight from the chunk, multipart ones from a joined buffer.
-    want = columns
+    # Decode single-part payloads straight from the chunk, multipart ones from joined buffers.
     dec1 = decode_payloads(
         buf,
-        fr.ints[single, nmea.C_PAY_S],
-        fr.ints[single, nmea.C_PAY_E],
-        fr.ints[single, nmea.C_FILL],
-        want,
+        ints[single, nmea.C_PAY_S],
+        ints[single, nmea.C_PAY_E],
+        ints[single, nmea.C_FILL],
+        columns,
     )
-    seed = keys.seed_of(prov.source)
     key1 = keys.combine(
         keys.hash_spans(buf, fr.start[single], fr.end[single], seed),
         t_ms[single].astype(np.uint64),
@@ -268,70 +243,334 @@ def step(
             fr.line_no[single],
             np.ones(len(single), np.int64),
             buf,
-            fr.ints[single, nmea.C_PAY_S],
-            fr.ints[single, nmea.C_PAY_E],
-            fr.ints[single, nmea.C_FILL],
+            ints[single, nmea.C_PAY_S],
+            ints[single, nmea.C_PAY_E],
+            ints[single, nmea.C_FILL],
         )
     ]
-    if done:
-        mbuf = np.frombuffer(b"".join(m.payload for m in done), np.uint8)
-        lens = np.array([len(m.payload) for m in done], np.int64)
-        me = np.cumsum(lens)
-        ms = me - lens
-        mfill = np.array([m.fill for m in done], np.int64)
-        dec2 = decode_payloads(mbuf, ms, me, mfill, want)
-        mt = np.array([nmea.NO_TIME if m.t_ms is None else m.t_ms for m in done], np.int64)
-        rbuf = np.frombuffer(b"".join(m.raw for m in done), np.uint8)
-        rl = np.array([len(m.raw) for m in done], np.int64)
-        re_ = np.cumsum(rl)
-        key2 = keys.combine(keys.hash_spans(rbuf, re_ - rl, re_, seed), mt.astype(np.uint64))
+    failed = np.flatnonzero(dec1.reason >= 0)
+    quarantine_spans(single[failed], dec1.reason[failed], "decode")
+    for j in mparts:
+        dec2 = decode_payloads(j.buf, j.ps, j.pe, j.fill, columns)
         parts.append(
             _message_columns(
-                dec2,
-                mt,
-                pa.array([m.station for m in done], pa.string()),
-                key2,
-                np.array(done_line, np.int64),
-                np.array([len(m.line_nos) for m in done], np.int64),
-                mbuf,
-                ms,
-                me,
-                mfill,
+                dec2, j.t_ms, j.stations, j.key, j.line_no, j.n_lines, j.buf, j.ps, j.pe, j.fill
             )
         )
-        # Undecodable assembled messages: every part's line is quarantined.
+        # An undecodable assembled message: every part's line is quarantined.
         for k in np.flatnonzero(dec2.reason >= 0).tolist():
             reason = nmea.REASONS[int(dec2.reason[k])]
-            for raw, ln in zip(done[k].raw.split(b"\n"), done[k].line_nos, strict=True):
+            for raw, ln in j.part_lines(k, fr, buf):
                 quarantine(raw, ln, reason, "decode", "assembled multipart message")
-    for k in np.flatnonzero(dec1.reason >= 0).tolist():
-        i = int(single[k])
-        reason = nmea.REASONS[int(dec1.reason[k])]
-        quarantine(bytes(buf[fr.start[i] : fr.end[i]]), int(fr.line_no[i]), reason, "decode", None)
 
     messages = pa.concat_tables(parts)
-    ok = pc.invert(pc.is_valid(messages[_REASON_COL]))
-    good = messages.filter(ok)
-    order = pc.sort_indices(good, [(T.LINE_NO, "ascending")])
-    good = good.take(order)
+    reason_col = messages[_REASON_COL]
+    good = (
+        messages
+        if reason_col.null_count == messages.num_rows
+        else messages.filter(pc.invert(pc.is_valid(reason_col)))
+    )
+    if ordered and len(parts) > 1:
+        good = good.take(np.argsort(good[T.LINE_NO].to_numpy(), kind="stable"))
     counters.messages = good.num_rows
     counters.lines_decoded = int(pc.sum(good[_N_LINES_COL]).as_py() or 0)
     good = good.drop_columns([_N_LINES_COL, _REASON_COL])
-    prov_cols = {
-        T.SOURCE: pa.array([prov.source] * good.num_rows, pa.string()),
-        T.RECEIVED_AT: pa.array([when] * good.num_rows, T.UTC_TS),
-        T.OWNER: pa.array([prov.owner] * good.num_rows, pa.string()),
-        T.REL_TO: pa.array([prov.rel_to] * good.num_rows, pa.string()),
-    }
-    for name, col in prov_cols.items():
-        good = good.append_column(name, col)
+    n = good.num_rows
+    good = good.append_column(T.SOURCE, pa.repeat(pa.scalar(prov.source), n))
+    good = good.append_column(T.RECEIVED_AT, _const_ts(when, n))
+    good = good.append_column(T.OWNER, pa.repeat(pa.scalar(prov.owner), n))
+    good = good.append_column(T.REL_TO, pa.repeat(pa.scalar(prov.rel_to), n))
 
-    for code in q_reason:
-        counters.lines_quarantined[code] = counters.lines_quarantined.get(code, 0) + 1
+    q_tables.append(_quarantine_table(q_raw, q_line, q_stage, q_reason, q_detail, prov, when))
+    quarantine_t = pa.concat_tables(q_tables) if len(q_tables) > 1 else q_tables[0]
+    for code, cnt in zip(
+        *np.unique(quarantine_t[T.REASON].to_numpy(zero_copy_only=False), return_counts=True),
+        strict=True,
+    ):
+        counters.lines_quarantined[str(code)] = int(cnt)
     counters.lines_pending = state.multipart.pending_lines
-    quarantine_t = _quarantine_table(q_raw, q_line, q_stage, q_reason, q_detail, prov, when)
     state.counters.add(counters)
     return state, StepOutput(good, quarantine_t, counters)
+
+
+@dataclass
+class _Joined:
+    """Multipart messages joined into one payload buffer."""
+
+    buf: NDArray[np.uint8]
+    ps: NDArray[np.int64]
+    pe: NDArray[np.int64]
+    fill: NDArray[np.int64]
+    t_ms: NDArray[np.int64]
+    key: NDArray[np.uint64]
+    line_no: NDArray[np.int64]
+    n_lines: NDArray[np.int64]
+    stations: pa.Array
+    parts: list[list[tuple[int, int, int]]] | None = None
+    group_ids: NDArray[np.int64] | None = None  # compiled path: fragment ids of each group
+    group_off: NDArray[np.int64] | None = None
+    rec: NDArray[np.int64] | None = None  # fragment id -> record index
+    assembled: list[Assembled] | None = None  # Python path
+
+    def part_lines(
+        self, k: int, fr: nmea.Frames, buf: NDArray[np.uint8]
+    ) -> list[tuple[bytes, int]]:
+        """Raw lines and line numbers of message k's parts (to quarantine them)."""
+        if self.assembled is not None:
+            a = self.assembled[k]
+            return list(zip(a.raw.split(b"\n"), a.line_nos, strict=True))
+        assert self.group_ids is not None and self.group_off is not None and self.rec is not None
+        out = []
+        for f in self.group_ids[self.group_off[k] : self.group_off[k + 1]].tolist():
+            i = int(self.rec[f])
+            out.append((bytes(buf[fr.start[i] : fr.end[i]]), int(fr.line_no[i])))
+        return out
+
+
+_DETAILS = {
+    fastparts.DET_TTL: "{have} of {count} parts arrived before the time-to-live",
+    fastparts.DET_REPEATED: "a part of {count} repeated before the group completed",
+    fastparts.DET_EVICTED: "too many open multipart groups",
+    fastparts.DET_TAG_GROUP: "tag block group disagrees with the sentence's part numbers",
+    fastparts.DET_FILL: "fill bits on a part that is not the last",
+}
+_REJ_REASON = {
+    fastparts.REJ_MISSING: T.Reason.FRAG_MISSING,
+    fastparts.REJ_MISMATCH: T.Reason.FRAG_MISMATCH,
+    fastparts.REJ_EVICT: T.Reason.FRAG_EVICT,
+}
+
+
+def _multipart(
+    state: IngestState,
+    fr: nmea.Frames,
+    buf: NDArray[np.uint8],
+    multi: NDArray[np.int64],
+    t_ms: NDArray[np.int64],
+    st_s: NDArray[np.int64],
+    st_e: NDArray[np.int64],
+    seed: np.uint64,
+    rejected: list[Rejected],
+) -> list[_Joined]:
+    """Reassemble the chunk's fragments after the ones still open from earlier chunks."""
+    ints = fr.ints
+    ra = state.multipart
+    has_st = st_s[multi] >= 0
+    sh = keys.hash_spans(
+        buf, np.where(has_st, st_s[multi], 0), np.where(has_st, st_e[multi], 0), seed
+    )
+    sh[~has_st] = 0
+    count = ints[multi, nmea.C_FRAG_CNT]
+    num = ints[multi, nmea.C_FRAG_NUM]
+    g_cnt = ints[multi, nmea.C_G_CNT]
+    gkey = fastparts.group_keys(
+        sh,
+        ints[multi, nmea.C_CHAN],
+        ints[multi, nmea.C_SEQ],
+        count,
+        g_cnt,
+        ints[multi, nmea.C_G_ID],
+    )
+    mismatch = (g_cnt > 0) & ((g_cnt != count) | (ints[multi, nmea.C_G_NUM] != num))
+    carried = ra.carried()
+    nc = len(carried)
+
+    def cat(old: list[int], new: NDArray[np.int64]) -> NDArray[np.int64]:
+        return np.concatenate([np.array(old, np.int64), new.astype(np.int64)])
+
+    comp, comp_off, comp_done, rej, rej_reason, rej_detail, rej_have, rej_count, pend = (
+        fastparts.reassemble_kernel(
+            np.concatenate([np.array([k for k, _, _ in carried], np.uint64), gkey]),
+            cat([f.frag_num for _, _, f in carried], num),
+            cat([c for _, c, _ in carried], count),
+            cat([f.line_no for _, _, f in carried], fr.line_no[multi]),
+            cat([nmea.NO_TIME if f.t_ms is None else f.t_ms for _, _, f in carried], t_ms[multi]),
+            cat([f.fill for _, _, f in carried], ints[multi, nmea.C_FILL]),
+            np.concatenate([np.zeros(nc, np.bool_), mismatch]),
+            nc,
+            ra.ttl_lines,
+            ra.ttl_ms,
+            ra.max_groups,
+        )
+    )
+    stations: list[str | None] | None = None
+
+    def fragment(fid: int) -> Fragment:
+        nonlocal stations
+        if fid < nc:
+            return carried[fid][2]
+        if stations is None:
+            stations = _span_strings(buf, st_s[multi], st_e[multi]).to_pylist()
+        j = fid - nc
+        i = int(multi[j])
+        row = ints[i]
+        state.arrivals += 1
+        return Fragment(
+            line_no=int(fr.line_no[i]),
+            raw=bytes(buf[fr.start[i] : fr.end[i]]),
+            payload=bytes(buf[row[nmea.C_PAY_S] : row[nmea.C_PAY_E]]),
+            fill=int(row[nmea.C_FILL]),
+            t_ms=None if t_ms[i] == nmea.NO_TIME else int(t_ms[i]),
+            station=stations[j],
+            frag_num=int(row[nmea.C_FRAG_NUM]),
+            arrival=state.arrivals,
+        )
+
+    for k in range(len(rej)):
+        fid = int(rej[k])
+        detail = _DETAILS[int(rej_detail[k])].format(have=int(rej_have[k]), count=int(rej_count[k]))
+        rejected.append(Rejected(fragment(fid), _REJ_REASON[int(rej_reason[k])], detail))
+    ra.reset(
+        [
+            (
+                int(carried[f][0]) if f < nc else int(gkey[f - nc]),
+                carried[f][1] if f < nc else int(count[f - nc]),
+                fragment(int(f)),
+            )
+            for f in pend.tolist()
+        ]
+    )
+    out: list[_Joined] = []
+    ngroups = len(comp_off) - 1
+    if ngroups == 0:
+        return out
+    # Groups wholly inside this chunk are joined in compiled code; the few that include a
+    # carried fragment in Python.
+    first_ids = comp[comp_off[:-1]]
+    min_id = np.minimum.reduceat(comp, comp_off[:-1]) if len(comp) else first_ids
+    inside = min_id >= nc
+    sel = np.flatnonzero(inside)
+    if len(sel):
+        lens = np.diff(comp_off)[sel]
+        sub_off = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+        frag_group = np.repeat(np.arange(ngroups), np.diff(comp_off))
+        sub = comp[inside[frag_group]] - nc
+        rec = multi
+        jbuf, ps, pe, gfill, gt, gk, gline, gst = fastparts.join_groups(
+            buf,
+            sub,
+            sub_off,
+            comp_done[sel] - nc,
+            rec,
+            fr.start,
+            fr.end,
+            ints[:, nmea.C_PAY_S],
+            ints[:, nmea.C_PAY_E],
+            ints[:, nmea.C_FILL],
+            t_ms,
+            st_s,
+            fr.line_no,
+            seed,
+        )
+        has = gst >= 0
+        out.append(
+            _Joined(
+                jbuf,
+                ps,
+                pe,
+                gfill,
+                gt,
+                gk,
+                gline,
+                lens.astype(np.int64),
+                _span_strings(buf, np.where(has, st_s[gst], -1), np.where(has, st_e[gst], -1)),
+                group_ids=sub,
+                group_off=sub_off,
+                rec=multi,
+            )
+        )
+    rest = np.flatnonzero(~inside)
+    if len(rest):
+        done: list[Assembled] = []
+        done_line: list[int] = []
+        for g in rest.tolist():
+            frags = [fragment(int(f)) for f in comp[comp_off[g] : comp_off[g + 1]]]
+            t_first = next((f.t_ms for f in frags if f.t_ms is not None), None)
+            done.append(
+                Assembled(
+                    payload=b"".join(f.payload for f in frags),
+                    fill=frags[-1].fill,
+                    t_ms=t_first,
+                    station=next((f.station for f in frags if f.station is not None), None),
+                    raw=b"\n".join(f.raw for f in frags),
+                    line_nos=[f.line_no for f in frags],
+                )
+            )
+            done_line.append(fragment(int(comp_done[g])).line_no)
+        out.append(_joined_from_assembled(done, done_line, seed))
+    return out
+
+
+def _joined_from_assembled(done: list[Assembled], done_line: list[int], seed: np.uint64) -> _Joined:
+    mbuf = np.frombuffer(b"".join(m.payload for m in done), np.uint8)
+    lens = np.array([len(m.payload) for m in done], np.int64)
+    me = np.cumsum(lens)
+    mt = np.array([nmea.NO_TIME if m.t_ms is None else m.t_ms for m in done], np.int64)
+    rbuf = np.frombuffer(b"".join(m.raw for m in done), np.uint8)
+    rl = np.array([len(m.raw) for m in done], np.int64)
+    re_ = np.cumsum(rl)
+    return _Joined(
+        buf=mbuf,
+        ps=me - lens,
+        pe=me,
+        fill=np.array([m.fill for m in done], np.int64),
+        t_ms=mt,
+        key=keys.combine(keys.hash_spans(rbuf, re_ - rl, re_, seed), mt.astype(np.uint64)),
+        line_no=np.array(done_line, np.int64),
+        n_lines=np.array([len(m.line_nos) for m in done], np.int64),
+        stations=pa.array([m.station for m in done], pa.string()),
+        assembled=done,
+    )
+
+
+def _const_ts(when: datetime, n: int) -> pa.Array:
+    """A timestamp column of one value, without a per-call time zone lookup."""
+    us = int(when.timestamp() * 1_000_000)
+    return pa.array(np.full(n, us, np.int64), T.UTC_TS)
+
+
+_REASON_STRINGS = pa.array(list(nmea.REASONS), pa.string())
+
+
+def _quarantine_spans(
+    buf: NDArray[np.uint8],
+    s: NDArray[np.int64],
+    e: NDArray[np.int64],
+    line_no: NDArray[np.int64],
+    codes: NDArray[np.int8],
+    stage: str | None,
+    prov: Provenance,
+    when: datetime,
+    seed: np.uint64,
+) -> pa.Table:
+    """Quarantine rows for records of the chunk, built without a Python object per row."""
+    n = len(s)
+    data, offsets = keys.gather_spans(buf, s, e)
+    reasons = _REASON_STRINGS.take(pa.array(codes.astype(np.int32)))
+    if stage is None:
+        stages = pa.array(
+            [_STAGE_OF_REASON.get(r, "sentence") for r in nmea.REASONS], pa.string()
+        ).take(pa.array(codes.astype(np.int32)))
+    else:
+        stages = pa.repeat(pa.scalar(stage), n)
+    qkey = keys.combine(keys.hash_spans(buf, s, e, seed), line_no.astype(np.uint64))
+    return pa.table(
+        {
+            T.SOURCE: pa.repeat(pa.scalar(prov.source), n),
+            T.LINE_NO: pa.array(line_no, pa.int64()),
+            T.RECEIVED_AT: _const_ts(when, n),
+            T.STAGE: stages,
+            T.REASON: reasons,
+            T.DETAIL: pa.nulls(n, pa.string()),
+            T.RAW: pa.BinaryArray.from_buffers(
+                pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+            ),
+            T.OWNER: pa.repeat(pa.scalar(prov.owner), n),
+            T.REL_TO: pa.repeat(pa.scalar(prov.rel_to), n),
+            T.MSG_KEY: pa.array(qkey, pa.uint64()),
+        },
+        schema=T.QUARANTINE_SCHEMA,
+    )
 
 
 _N_LINES_COL = "_n_lines"
@@ -359,11 +598,14 @@ def _message_columns(
     cols[_N_LINES_COL] = pa.array(n_lines, pa.int64())
     cols[_REASON_COL] = pa.array(dec.reason.astype(np.int8), mask=dec.reason < 0)
     # Undecoded types keep their armoured payload.
-    other = np.flatnonzero((dec.layout < 0) & (dec.reason < 0))
-    payload = np.full(len(dec), None, dtype=object)
-    if len(other):
-        payload[other] = [bytes(buf[ps[i] : pe[i]]).decode("ascii") for i in other.tolist()]
-    cols[T.PAYLOAD] = pa.array(payload, pa.string())
+    keep = (dec.layout < 0) & (dec.reason < 0)
+    data, offsets = keys.gather_spans(buf, np.where(keep, ps, 0), np.where(keep, pe, 0))
+    cols[T.PAYLOAD] = pa.StringArray.from_buffers(
+        len(dec),
+        pa.py_buffer(offsets),
+        pa.py_buffer(data),
+        pa.py_buffer(np.packbits(keep, bitorder="little")),
+    )
     cols[T.FILL_BITS] = pa.array(fill.astype(np.int8), pa.int8())
     return pa.table(cols)
 
@@ -396,18 +638,18 @@ def to_batch(out: StepOutput) -> IngestBatch:
     if m.num_rows == 0:
         return batch
     layout = m[LAYOUT].to_numpy()
-    pos_mask = np.isin(layout, list(spec.POSITION_LAYOUTS))
-    id_mask = np.isin(layout, list(spec.IDENTITY_LAYOUTS))
-    oth_mask = layout < 0
-    batch.positions = (
-        m.filter(pa.array(pos_mask)).select(T.POSITION_SCHEMA.names).cast(T.POSITION_SCHEMA)
-    )
-    batch.identities = (
-        m.filter(pa.array(id_mask)).select(T.IDENTITY_SCHEMA.names).cast(T.IDENTITY_SCHEMA)
-    )
-    batch.others = (
-        m.filter(pa.array(oth_mask))
-        .select(T.OTHER_MESSAGE_SCHEMA.names)
-        .cast(T.OTHER_MESSAGE_SCHEMA)
-    )
+
+    def pick(mask: NDArray[np.bool_], schema: pa.Schema) -> pa.Table:
+        sub = m.select(schema.names)
+        if not mask.all():
+            sub = sub.take(np.flatnonzero(mask))
+        return sub.cast(schema)
+
+    batch.positions = pick(np.isin(layout, _POSITION_LAYOUTS), T.POSITION_SCHEMA)
+    batch.identities = pick(np.isin(layout, _IDENTITY_LAYOUTS), T.IDENTITY_SCHEMA)
+    batch.others = pick(layout < 0, T.OTHER_MESSAGE_SCHEMA)
     return batch
+
+
+_POSITION_LAYOUTS = np.array(sorted(spec.POSITION_LAYOUTS), np.int16)
+_IDENTITY_LAYOUTS = np.array(sorted(spec.IDENTITY_LAYOUTS), np.int16)
