@@ -48,7 +48,6 @@ def _reason_cases() -> list[tuple[str, str, str]]:
         ("checksum_not_hex", LINE_P1[:-2] + "G3", Reason.NMEA_NO_CHECKSUM),
         ("checksum_one_digit", LINE_P1[:-1], Reason.NMEA_NO_CHECKSUM),
         ("no_fill_field", sentence(f"AIVDM,1,1,,A,{P1}"), Reason.NMEA_FIELDS),
-        ("bad_fragment_number", sentence(f"AIVDM,1,X,,A,{P1},0"), Reason.NMEA_FIELDS),
         ("long_channel", sentence(f"AIVDM,1,1,,ABC,{P1},0"), Reason.NMEA_FIELDS),
         ("address_only", sentence("AIVDM"), Reason.NMEA_FIELDS),
         ("empty_fill", sentence(f"AIVDM,1,1,,A,{P1},"), Reason.NMEA_FIELDS),

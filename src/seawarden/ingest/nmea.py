@@ -215,11 +215,7 @@ def _grow(a, b, c, d, e, f):
     c2 = np.empty(n, c.dtype)
     d2 = np.empty(n, d.dtype)
     e2 = np.empty(n, e.dtype)
-    f2 = np.full((n, f.shape[1]), -1, f.dtype)
-    f2[:, C_T_TAG] = NO_TIME
-    f2[:, C_T_PGHP] = NO_TIME
-    f2[:, C_T_PREFIX] = NO_TIME
-    f2[:, C_T_TRAILER] = NO_TIME
+    f2 = np.empty((n, f.shape[1]), f.dtype)
     m = len(a)
     a2[:m] = a
     b2[:m] = b
@@ -230,43 +226,61 @@ def _grow(a, b, c, d, e, f):
     return a2, b2, c2, d2, e2, f2
 
 
+# Byte classes for the single sentence pass: 0 plain, 1 ',', 2 '*', 3 control/non-ASCII.
+_CLASS = np.zeros(256, np.uint8)
+_CLASS[:32] = 3
+_CLASS[127:] = 3
+_CLASS[9] = 0
+_CLASS[44] = 1
+_CLASS[42] = 2
+_ARMOUR = np.zeros(256, np.bool_)
+_ARMOUR[48:88] = True
+_ARMOUR[96:120] = True
+
+
+@nb.njit(cache=True, inline="always")
+def _init_row(ints, r):  # type: ignore[no-untyped-def]
+    for c in range(N_COLS):
+        ints[r, c] = -1
+    ints[r, C_T_TAG] = NO_TIME
+    ints[r, C_T_PGHP] = NO_TIME
+    ints[r, C_T_PREFIX] = NO_TIME
+    ints[r, C_T_TRAILER] = NO_TIME
+
+
 @nb.njit(cache=True)
-def frame_kernel(buf, line_no0, pghp_in, max_line, n_lines):
-    """Frame every line of ``buf`` (complete lines, each ending in b"\\n").
+def _has_bad_byte(buf, s, e):  # type: ignore[no-untyped-def]
+    for i in range(s, e):
+        c = buf[i]
+        if c > 126 or (c < 32 and c != 9):
+            return True
+    return False
+
+
+@nb.njit(cache=True)
+def frame_kernel(buf, line_ends, line_no0, pghp_in, max_line, cls, armour):  # type: ignore[no-untyped-def]
+    """Frame every line of ``buf``; ``line_ends`` are the positions of its newlines.
 
     Returns (rec_start, rec_end, rec_line, status, code, ints, pghp_out, n_lines).
-    Each byte is visited about three times: line scan, checksum, fields.
+    One pass over each sentence computes the checksum, finds the field commas and checks the
+    payload armour and the bytes; the tag block and trailer are read once each.
     """
-    n = len(buf)
+    n_lines = len(line_ends)
     cap = n_lines + 64
     rec_start = np.empty(cap, np.int64)
     rec_end = np.empty(cap, np.int64)
     rec_line = np.empty(cap, np.int64)
     status = np.empty(cap, np.int8)
     code = np.empty(cap, np.int8)
-    ints = np.full((cap, N_COLS), -1, np.int64)
-    ints[:, C_T_TAG] = NO_TIME
-    ints[:, C_T_PGHP] = NO_TIME
-    ints[:, C_T_PREFIX] = NO_TIME
-    ints[:, C_T_TRAILER] = NO_TIME
+    # Rows are initialised when used: filling the whole matrix first costs more than parsing.
+    ints = np.empty((cap, N_COLS), np.int64)
     vals = np.empty(8, np.int64)
+    commas = np.empty(8, np.int64)
     nr = 0
     pghp = pghp_in
-    line_no = line_no0
     ls = 0
-    while ls < n:
-        # Pass 1: find the line end, noting control or non-ASCII bytes on the way.
-        le = ls
-        bad = False
-        while True:
-            c = buf[le]
-            if c == 10:
-                break
-            if c > 126 or (c < 32 and c != 13 and c != 9):
-                bad = True
-            le += 1
-            if le >= n:
-                break
+    for li in range(n_lines):
+        le = line_ends[li]
         next_ls = le + 1
         e = le
         while e > ls and (buf[e - 1] == 13 or buf[e - 1] == 32 or buf[e - 1] == 9):
@@ -274,7 +288,7 @@ def frame_kernel(buf, line_no0, pghp_in, max_line, n_lines):
         s = ls
         while s < e and (buf[s] == 32 or buf[s] == 9):
             s += 1
-        line_no += 1
+        line_no = line_no0 + li + 1
         if nr >= cap - 1:
             rec_start, rec_end, rec_line, status, code, ints = _grow(
                 rec_start, rec_end, rec_line, status, code, ints
@@ -282,22 +296,20 @@ def frame_kernel(buf, line_no0, pghp_in, max_line, n_lines):
             cap = len(rec_start)
         r = nr
         nr += 1
+        _init_row(ints, r)
         rec_start[r] = ls
         rec_end[r] = e
         rec_line[r] = line_no
+        line_start = ls
         ls = next_ls
         if s == e:
             status[r] = ST_IGNORED
             code[r] = IG_BLANK
             continue
-        if le - rec_start[r] > max_line:
+        if le - line_start > max_line:
             status[r] = ST_QUARANTINED
             code[r] = R_TOO_LONG
-            rec_end[r] = rec_start[r] + max_line  # kept truncated: bounded quarantine rows
-            continue
-        if bad:
-            status[r] = ST_QUARANTINED
-            code[r] = R_BYTES
+            rec_end[r] = line_start + max_line  # kept truncated: bounded quarantine rows
             continue
         if buf[s] == 35:  # '#': comment
             status[r] = ST_IGNORED
@@ -321,24 +333,30 @@ def frame_kernel(buf, line_no0, pghp_in, max_line, n_lines):
             else:
                 status[r] = ST_QUARANTINED
                 code[r] = R_FIELDS  # not a sentence
+                if _has_bad_byte(buf, s, e):
+                    code[r] = R_BYTES
                 continue
         # Records of this line; a second sentence on the same line starts a new record.
         while True:
             rec_start[r] = p
             rec_end[r] = e
+            status[r] = ST_QUARANTINED
+            code[r] = -1
             # Tag block.
             if p < e and buf[p] == 92:  # '\'
                 q = p + 1
                 while q < e and buf[q] != 92:
                     q += 1
                 if q >= e or _parse_tag_block(buf, p + 1, q, ints, r) < 0:
-                    status[r] = ST_QUARANTINED
                     code[r] = R_TAG_BLOCK
+                    if _has_bad_byte(buf, p, e):
+                        code[r] = R_BYTES
                     break
                 p = q + 1
             if p >= e or (buf[p] != 33 and buf[p] != 36):  # '!' or '$'
-                status[r] = ST_QUARANTINED
                 code[r] = R_FIELDS
+                if _has_bad_byte(buf, rec_start[r], e):
+                    code[r] = R_BYTES
                 break
             is_dollar = buf[p] == 36
             vdm = False
@@ -361,27 +379,44 @@ def frame_kernel(buf, line_no0, pghp_in, max_line, n_lines):
                 status[r] = ST_IGNORED
                 code[r] = IG_NON_AIS
                 break
-            # Pass 2: checksum up to '*'.
+            # The one pass: checksum, commas, armour of field 5 (the payload), bad bytes.
             star = -1
             x = 0
+            nc = 0
+            arm_ok = True
+            bad = False
             for i in range(p + 1, e):
                 ch = buf[i]
-                if ch == 42:
+                k = cls[ch]
+                if k == 0:
+                    x ^= ch
+                    if nc == 5 and not armour[ch]:
+                        arm_ok = False
+                elif k == 1:
+                    x ^= ch
+                    if nc < 8:
+                        commas[nc] = i
+                    nc += 1
+                elif k == 2:
                     star = i
                     break
-                x ^= ch
+                else:
+                    bad = True
+                    break
+            if bad:
+                code[r] = R_BYTES
+                break
             if star < 0 or star + 3 > e:
-                status[r] = ST_QUARANTINED
                 code[r] = R_NO_CHECKSUM
                 break
             h1 = _hexval(buf[star + 1])
             h2 = _hexval(buf[star + 2])
             if h1 < 0 or h2 < 0:
-                status[r] = ST_QUARANTINED
                 code[r] = R_NO_CHECKSUM
                 break
             send = star + 3
-            # Where the record ends: another sentence may follow on the same line.
+            # Where the record ends: another sentence may follow on the same line; the
+            # trailer is read on the way.
             nxt = -1
             q = send
             while q < e:
@@ -396,22 +431,25 @@ def frame_kernel(buf, line_no0, pghp_in, max_line, n_lines):
                 if ch == 33 or ch == 36:
                     nxt = q
                     break
+                if cls[ch] == 3:
+                    bad = True
                 q += 1
             rend = q if nxt >= 0 else e
             rec_end[r] = rend
-            if h1 * 16 + h2 != x:
-                status[r] = ST_QUARANTINED
+            if bad:
+                code[r] = R_BYTES
+            elif h1 * 16 + h2 != x:
                 code[r] = R_CHECKSUM
             elif pghp_s:
                 # $PGHP,1,yyyy,mm,dd,hh,mm,ss,ms,...: time of the next sentence.
                 q = p + 6
                 okp = True
-                for k in range(8):
+                for k2 in range(8):
                     v, q2 = _parse_uint(buf, q, star)
                     if v < 0 or q2 >= star or buf[q2] != 44:
                         okp = False
                         break
-                    vals[k] = v
+                    vals[k2] = v
                     q = q2 + 1
                 status[r] = ST_IGNORED
                 code[r] = IG_GATEHOUSE
@@ -430,78 +468,26 @@ def frame_kernel(buf, line_no0, pghp_in, max_line, n_lines):
                 elif not okp:
                     status[r] = ST_QUARANTINED
                     code[r] = R_FIELDS
+            elif nc != 6 or commas[0] != p + 6:
+                code[r] = R_FIELDS
             else:
-                # Pass 3: !xxVDM fields: count, number, seq, channel, payload, fill.
-                status[r] = ST_AIS
-                code[r] = -1
+                # !xxVDM,count,number,seq,channel,payload,fill*hh
                 ints[r, C_VDO] = 1 if buf[p + 5] == 79 else 0
-                q = p + 6
-                fc = -1
-                fnum = -1
+                fc, q = _parse_uint(buf, commas[0] + 1, commas[1])
+                fc_ok = q == commas[1]
+                fnum, q = _parse_uint(buf, commas[1] + 1, commas[2])
+                fc_ok = fc_ok and q == commas[2]
                 seq = -1
+                if commas[3] > commas[2] + 1:
+                    seq, q = _parse_uint(buf, commas[2] + 1, commas[3])
+                    fc_ok = fc_ok and q == commas[3] and seq >= 0
                 chan = 0
-                ok = q < star and buf[q] == 44
-                if ok:
-                    fc, q = _parse_uint(buf, q + 1, star)
-                    ok = fc >= 0 and q < star and buf[q] == 44
-                if ok:
-                    fnum, q = _parse_uint(buf, q + 1, star)
-                    ok = fnum >= 0 and q < star and buf[q] == 44
-                if ok:
-                    q += 1
-                    if buf[q] != 44:
-                        seq, q = _parse_uint(buf, q, star)
-                    ok = q < star and buf[q] == 44
-                if ok:
-                    q += 1
-                    cs = q
-                    while q < star and buf[q] != 44:
-                        q += 1
-                    if q - cs > 2:
-                        ok = False
-                    elif q > cs:
-                        chan = buf[cs]
-                    ok = ok and q < star and buf[q] == 44
-                ps = -1
-                pe = -1
-                fill = -1
-                armour = True
-                if ok:
-                    q += 1
-                    ps = q
-                    while q < star:
-                        ch = buf[q]
-                        if ch == 44:
-                            break
-                        if not ((48 <= ch <= 87) or (96 <= ch <= 119)):
-                            armour = False
-                        q += 1
-                    pe = q
-                    ok = q < star and buf[q] == 44
-                if ok:
-                    fs = q + 1
-                    fill, q = _parse_uint(buf, fs, star)
-                    if fs == star:
-                        ok = False  # no fill field at all
-                    elif fill < 0 or q != star:
-                        status[r] = ST_QUARANTINED
-                        code[r] = R_FILL
-                if not ok:
-                    status[r] = ST_QUARANTINED
-                    code[r] = R_FIELDS
-                elif status[r] == ST_AIS:
-                    if fc < 1 or fc > 9 or fnum < 1 or fnum > fc or seq > 9:
-                        status[r] = ST_QUARANTINED
-                        code[r] = R_FRAG_HEADER
-                    elif fill > 5:
-                        status[r] = ST_QUARANTINED
-                        code[r] = R_FILL
-                    elif pe == ps:
-                        status[r] = ST_QUARANTINED
-                        code[r] = R_SHORT  # empty payload
-                    elif not armour:
-                        status[r] = ST_QUARANTINED
-                        code[r] = R_ARMOUR
+                clen = commas[4] - commas[3] - 1
+                if clen >= 1:
+                    chan = buf[commas[3] + 1]
+                ps = commas[4] + 1
+                pe = commas[5]
+                fill, q = _parse_uint(buf, commas[5] + 1, star)
                 ints[r, C_FRAG_CNT] = fc
                 ints[r, C_FRAG_NUM] = fnum
                 ints[r, C_SEQ] = seq
@@ -509,6 +495,20 @@ def frame_kernel(buf, line_no0, pghp_in, max_line, n_lines):
                 ints[r, C_PAY_S] = ps
                 ints[r, C_PAY_E] = pe
                 ints[r, C_FILL] = fill
+                if clen > 2:
+                    code[r] = R_FIELDS
+                elif commas[5] + 1 == star:
+                    code[r] = R_FIELDS  # no fill field at all
+                elif fill < 0 or q != star or fill > 5:
+                    code[r] = R_FILL
+                elif not fc_ok or fc < 1 or fc > 9 or fnum < 1 or fnum > fc or seq > 9:
+                    code[r] = R_FRAG_HEADER
+                elif pe == ps:
+                    code[r] = R_SHORT  # empty payload
+                elif not arm_ok:
+                    code[r] = R_ARMOUR
+                else:
+                    status[r] = ST_AIS
                 # The PGHP time belongs to this sentence only.
                 if pghp != NO_TIME:
                     ints[r, C_T_PGHP] = pghp
@@ -548,6 +548,7 @@ def frame_kernel(buf, line_no0, pghp_in, max_line, n_lines):
                 cap = len(rec_start)
             r = nr
             nr += 1
+            _init_row(ints, r)
             rec_line[r] = line_no
             ints[r, C_T_PREFIX] = ints[r - 1, C_T_PREFIX]
     return (
@@ -558,7 +559,7 @@ def frame_kernel(buf, line_no0, pghp_in, max_line, n_lines):
         code[:nr],
         ints[:nr],
         pghp,
-        line_no - line_no0,
+        n_lines,
     )
 
 
@@ -592,8 +593,8 @@ def frame(
     """Frame a chunk of complete lines. Returns the records and the carried $PGHP time."""
     if len(buf) and buf[-1] != 10:
         raise ValueError("frame() takes complete lines: the chunk must end in a newline")
-    n_lines = int(np.count_nonzero(buf == 10))
+    line_ends = np.flatnonzero(buf == 10)
     rs, re_, rl, st, cd, ints, pghp_out, n_lines = frame_kernel(
-        buf, line_no0, pghp, max_line, n_lines
+        buf, line_ends, line_no0, pghp, max_line, _CLASS, _ARMOUR
     )
     return Frames(rs, re_, rl, st, cd, ints, int(n_lines)), int(pghp_out)

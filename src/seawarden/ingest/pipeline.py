@@ -276,10 +276,10 @@ def step(
     counters.lines_decoded = int(pc.sum(good[_N_LINES_COL]).as_py() or 0)
     good = good.drop_columns([_N_LINES_COL, _REASON_COL])
     n = good.num_rows
-    good = good.append_column(T.SOURCE, pa.repeat(pa.scalar(prov.source), n))
+    good = good.append_column(T.SOURCE, pa.repeat(pa.scalar(prov.source, pa.string()), n))
     good = good.append_column(T.RECEIVED_AT, _const_ts(when, n))
-    good = good.append_column(T.OWNER, pa.repeat(pa.scalar(prov.owner), n))
-    good = good.append_column(T.REL_TO, pa.repeat(pa.scalar(prov.rel_to), n))
+    good = good.append_column(T.OWNER, pa.repeat(pa.scalar(prov.owner, pa.string()), n))
+    good = good.append_column(T.REL_TO, pa.repeat(pa.scalar(prov.rel_to, pa.string()), n))
 
     q_tables.append(_quarantine_table(q_raw, q_line, q_stage, q_reason, q_detail, prov, when))
     quarantine_t = pa.concat_tables(q_tables) if len(q_tables) > 1 else q_tables[0]
@@ -552,11 +552,11 @@ def _quarantine_spans(
             [_STAGE_OF_REASON.get(r, "sentence") for r in nmea.REASONS], pa.string()
         ).take(pa.array(codes.astype(np.int32)))
     else:
-        stages = pa.repeat(pa.scalar(stage), n)
+        stages = pa.repeat(pa.scalar(stage, pa.string()), n)
     qkey = keys.combine(keys.hash_spans(buf, s, e, seed), line_no.astype(np.uint64))
     return pa.table(
         {
-            T.SOURCE: pa.repeat(pa.scalar(prov.source), n),
+            T.SOURCE: pa.repeat(pa.scalar(prov.source, pa.string()), n),
             T.LINE_NO: pa.array(line_no, pa.int64()),
             T.RECEIVED_AT: _const_ts(when, n),
             T.STAGE: stages,
@@ -565,8 +565,8 @@ def _quarantine_spans(
             T.RAW: pa.BinaryArray.from_buffers(
                 pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
             ),
-            T.OWNER: pa.repeat(pa.scalar(prov.owner), n),
-            T.REL_TO: pa.repeat(pa.scalar(prov.rel_to), n),
+            T.OWNER: pa.repeat(pa.scalar(prov.owner, pa.string()), n),
+            T.REL_TO: pa.repeat(pa.scalar(prov.rel_to, pa.string()), n),
             T.MSG_KEY: pa.array(qkey, pa.uint64()),
         },
         schema=T.QUARANTINE_SCHEMA,
