@@ -132,7 +132,8 @@ def _pghp(line: bytes) -> Template:
     """$PGHP,1,yyyy,m,d,H,M,S,ms,...*hh with the date moved by r days."""
     body = line[1 : line.index(b"*")]
     f = body.split(b",")
-    t0 = datetime(*(int(x) for x in f[2:8]), tzinfo=UTC)  # type: ignore[misc]
+    y, mo, d, h, mi, sec = (int(x) for x in f[2:8])
+    t0 = datetime(y, mo, d, h, mi, sec, tzinfo=UTC)
 
     def make(r: int) -> bytes:
         t = t0 + timedelta(days=r)
@@ -483,9 +484,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     ap.add_argument("--out", type=Path, default=OUT, help="corpus and store folder")
     ap.add_argument("--keep", action="store_true", help="keep the corpus and store afterwards")
+    ap.add_argument("--repeat", type=int, default=REPEATS, help="decode runs, best kept (3)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin the process to one CPU")
     args = ap.parse_args(argv)
     n_lines = 100_000 if args.quick else args.lines
+    repeat = max(1, args.repeat)
     if n_lines < 1000:
         ap.error("--lines must be at least 1000")
 
@@ -545,10 +548,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\npyais on the first {len(sub):,} lines ...", flush=True)
     t_py, n_py, py_err = pyais_decode(sub)
     py_rate = n_py / t_py if t_py > 0 else None
-    t_sub, c_sub, _ = min((seawarden_decode(sub_blob) for _ in range(REPEATS)), key=lambda x: x[0])
+    t_sub, c_sub, _ = min((seawarden_decode(sub_blob) for _ in range(repeat)), key=lambda x: x[0])
 
-    print(f"seawarden columnar decode, {corpus.lines:,} lines, best of {REPEATS} ...", flush=True)
-    runs = [seawarden_decode(data) for _ in range(REPEATS)]
+    print(f"seawarden columnar decode, {corpus.lines:,} lines, best of {repeat} ...", flush=True)
+    runs = [seawarden_decode(data) for _ in range(repeat)]
     t_dec, c_dec, n_pos = min(runs, key=lambda x: x[0])
 
     print("seawarden full ingest into a fresh embedded store ...", flush=True)
@@ -576,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
             c_dec.messages,
             t_dec,
             c_dec.lines,
-            f"step+to_batch+finish, 4 MiB chunks, ordered=False, best of {REPEATS} "
+            f"step+to_batch+finish, 4 MiB chunks, ordered=False, best of {repeat} "
             f"({', '.join(f'{r[0]:.3f}' for r in runs)} s)",
         ),
         Row(

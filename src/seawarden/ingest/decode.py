@@ -187,7 +187,7 @@ class Decoded:
 
 
 @nb.njit(cache=True)
-def fields_kernel(buf, ps, nbits, layout, f_start, f_width, f_signed):  # type: ignore[no-untyped-def]
+def fields_kernel(buf, ps, nbits, layout, f_start, f_width, f_signed):
     """All requested integer fields of all messages: out[c, i] (ABSENT where the message's
     layout lacks the field or its bits are beyond the payload)."""
     n = len(ps)
@@ -220,7 +220,7 @@ def fields_kernel(buf, ps, nbits, layout, f_start, f_width, f_signed):  # type: 
 
 
 @nb.njit(cache=True)
-def texts_kernel(buf, ps, nbits, layout, t_start, t_chars):  # type: ignore[no-untyped-def]
+def texts_kernel(buf, ps, nbits, layout, t_start, t_chars):
     """Six-bit text fields of all messages as Arrow buffers: offsets[c, i], one data buffer
     per column, and a validity flag (the layout has the field and it is not all padding)."""
     n = len(ps)

@@ -22,7 +22,7 @@ DET_TTL, DET_REPEATED, DET_EVICTED, DET_TAG_GROUP, DET_FILL = 0, 1, 2, 3, 4
 
 
 @nb.njit(cache=True, inline="always")
-def _mix(h: np.uint64, v: np.int64) -> np.uint64:
+def _mix(h: np.uint64, v: int | np.int64) -> np.uint64:
     x = np.uint64(v)
     for _ in range(8):
         h = (h ^ (x & np.uint64(0xFF))) * FNV_PRIME
@@ -31,7 +31,7 @@ def _mix(h: np.uint64, v: np.int64) -> np.uint64:
 
 
 @nb.njit(cache=True)
-def group_keys(station_hash, chan, seq, count, g_cnt, g_id):  # type: ignore[no-untyped-def]
+def group_keys(station_hash, chan, seq, count, g_cnt, g_id):
     """The group key of each fragment: tag-block group id, else receiver/channel/sequence."""
     n = len(chan)
     out = np.empty(n, np.uint64)
@@ -52,7 +52,7 @@ def group_keys(station_hash, chan, seq, count, g_cnt, g_id):  # type: ignore[no-
 
 
 @nb.njit(cache=True)
-def reassemble_kernel(  # type: ignore[no-untyped-def]
+def reassemble_kernel(
     key, num, count, line, t, fill, mismatch, n_carried, ttl_lines, ttl_ms, max_groups
 ):
     n = len(key)
@@ -222,7 +222,7 @@ def join_groups(
     st_s,
     line_no,
     seed,
-):  # type: ignore[no-untyped-def]  # noqa: E501
+):  # noqa: E501
     """Join completed groups whose fragments are all in this chunk (``rec`` maps fragment ids
     to record indices). Key = hash of the parts' raw lines joined by newlines, then the time."""
     g = len(comp_off) - 1

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from seawarden.types import Reason
 
-GroupKey = tuple[object, ...]
+GroupKey = object  # hashable: the pipeline uses 64-bit key hashes
 
 
 @dataclass

@@ -239,7 +239,7 @@ _ARMOUR[96:120] = True
 
 
 @nb.njit(cache=True, inline="always")
-def _init_row(ints, r):  # type: ignore[no-untyped-def]
+def _init_row(ints, r):
     for c in range(N_COLS):
         ints[r, c] = -1
     ints[r, C_T_TAG] = NO_TIME
@@ -249,7 +249,7 @@ def _init_row(ints, r):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True)
-def _has_bad_byte(buf, s, e):  # type: ignore[no-untyped-def]
+def _has_bad_byte(buf, s, e):
     for i in range(s, e):
         c = buf[i]
         if c > 126 or (c < 32 and c != 9):
@@ -258,7 +258,7 @@ def _has_bad_byte(buf, s, e):  # type: ignore[no-untyped-def]
 
 
 @nb.njit(cache=True)
-def frame_kernel(buf, line_ends, line_no0, pghp_in, max_line, cls, armour):  # type: ignore[no-untyped-def]
+def frame_kernel(buf, line_ends, line_no0, pghp_in, max_line, cls, armour):
     """Frame every line of ``buf``; ``line_ends`` are the positions of its newlines.
 
     Returns (rec_start, rec_end, rec_line, status, code, ints, pghp_out, n_lines).
