@@ -165,6 +165,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             fmt=args.format,
             on_bad=args.on_bad,
             progress=args.progress and not args.json,
+            idle_timeout_s=args.idle_timeout,
         )
         if args.json:
             print(_dumps(report.as_dict()))
@@ -341,6 +342,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep bad lines in the quarantine (default) or stop at the first",
     )
     i.add_argument("--progress", action="store_true", help="show progress on long files")
+    i.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="stop a tcp:// or udp:// feed after S seconds of silence (default: run until Ctrl-C)",
+    )
     i.add_argument("--json", action="store_true", help="print one JSON object")
     i.set_defaults(func=cmd_ingest)
 

@@ -18,6 +18,7 @@ from seawarden.store.base import AppendResult, Store
 
 FORMATS = ("auto", "nmea", "marinecadastre", "dma")
 FLUSH_ROWS = 500_000  # rows buffered before one store append
+FLUSH_SECONDS = 1.0  # ... or this long, so a live feed reaches the store promptly
 
 
 @dataclass
@@ -67,6 +68,19 @@ def _concat(batches: list[IngestBatch]) -> IngestBatch:
     return out
 
 
+def _flush(
+    store: Store,
+    pending: list[IngestBatch],
+    added: AppendResult,
+    on_batch: Callable[[IngestBatch], None] | None,
+) -> None:
+    merged = _concat(pending)
+    added.add(store.append(merged))
+    if on_batch:
+        on_batch(merged)
+    pending.clear()
+
+
 def ingest_nmea_chunks(
     chunks: Iterator[bytes], prov: Provenance, on_bad: str = "quarantine"
 ) -> Iterator[tuple[IngestBatch, Counters]]:
@@ -92,8 +106,12 @@ def load(
     on_bad: str = "quarantine",
     progress: bool = False,
     on_batch: Callable[[IngestBatch], None] | None = None,
+    idle_timeout_s: float | None = None,
 ) -> LoadReport:
-    """Ingest every input into ``store``; each input is its own feed unless ``source`` is given."""
+    """Ingest every input into ``store``; each input is its own feed unless ``source`` is given.
+
+    Live inputs (tcp://, udp://) run until interrupted, or until ``idle_timeout_s`` of silence.
+    """
     if fmt not in FORMATS:
         raise FormatError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     report = LoadReport(inputs=list(inputs))
@@ -106,26 +124,31 @@ def load(
         added = AppendResult()
         counters = Counters()
         if kind == "nmea":
-            src = open_source(spec, progress=progress) if spec != "-" else open_source(spec)
+            live = spec.startswith(("tcp://", "udp://"))
+            if live:
+                src = open_source(spec, idle_timeout_s=idle_timeout_s)
+            elif spec == "-":
+                src = open_source(spec)
+            else:
+                src = open_source(spec, progress=progress)
             pending: list[IngestBatch] = []
             rows = 0
+            last = time.monotonic()
+
             try:
                 for batch, running in ingest_nmea_chunks(iter(src), prov, on_bad):
                     counters = running
                     pending.append(batch)
                     rows += batch.positions.num_rows + batch.quarantine.num_rows
-                    if rows >= FLUSH_ROWS:
-                        merged = _concat(pending)
-                        added.add(store.append(merged))
-                        if on_batch:
-                            on_batch(merged)
-                        pending, rows = [], 0
+                    if rows >= FLUSH_ROWS or time.monotonic() - last >= FLUSH_SECONDS:
+                        _flush(store, pending, added, on_batch)
+                        rows, last = 0, time.monotonic()
+            except KeyboardInterrupt:
+                # A live feed stopped by the operator: keep what was read.
+                src.stop()
             finally:
                 src.close()
-            merged = _concat(pending)
-            added.add(store.append(merged))
-            if on_batch:
-                on_batch(merged)
+            _flush(store, pending, added, on_batch)
         else:
             from seawarden.ingest.csv import read_csv
 
@@ -135,8 +158,10 @@ def load(
             if on_batch:
                 on_batch(batch)
         store.record_run(name, [spec], started, counters.as_dict(), added)
+        pending_before = report.counters.lines_pending
         report.counters.add(counters)
-        report.counters.lines_pending += 0
+        # Pending lines are a level per feed: the report sums them over feeds.
+        report.counters.lines_pending = pending_before + counters.lines_pending
         report.added.add(added)
     report.seconds = time.perf_counter() - t0
     return report
