@@ -266,12 +266,13 @@ class EmbeddedStore:
         vis = _visible(viewer)
         out: dict[str, int] = {}
         for table in ("positions", "identities", "others", "quarantine"):
-            row = self.con.execute(f"SELECT count(*) FROM {table} WHERE {vis}").fetchone()
-            out[table] = int(row[0]) if row else 0
-        row = self.con.execute(
+            # fetchall, not fetchone: an unfinished result blocks the next con.sql() (DuckDB 2)
+            rows = self.con.execute(f"SELECT count(*) FROM {table} WHERE {vis}").fetchall()
+            out[table] = int(rows[0][0]) if rows else 0
+        rows = self.con.execute(
             f"SELECT count(DISTINCT {T.MMSI}) FROM positions WHERE {vis}"
-        ).fetchone()
-        out["vessels"] = int(row[0]) if row else 0
+        ).fetchall()
+        out["vessels"] = int(rows[0][0]) if rows else 0
         return out
 
     def quarantine_by_reason(self, viewer: str | None = None) -> dict[str, int]:
