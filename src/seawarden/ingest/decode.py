@@ -107,71 +107,6 @@ def classify_kernel(buf, ps, pe, fill, type_to_layout, min_bits, lay_24a, lay_24
     return mtype, layout, nbits, reason, mmsi, repeat
 
 
-@nb.njit(cache=True)
-def extract_kernel(buf, ps, nbits, starts, widths, signed):
-    """Integer fields of messages of one layout: out[i, f] (ABSENT beyond the payload)."""
-    n = len(ps)
-    nf = len(starts)
-    out = np.empty((n, nf), np.int64)
-    for i in range(n):
-        s = ps[i]
-        nb_ = nbits[i]
-        for f in range(nf):
-            b0 = starts[f]
-            w = widths[f]
-            if b0 + w > nb_:
-                out[i, f] = ABSENT
-                continue
-            c0 = b0 // 6
-            c1 = (b0 + w - 1) // 6
-            acc = np.uint64(0)
-            for c in range(c0, c1 + 1):
-                acc = (acc << np.uint64(6)) | np.uint64(_six(buf[s + c]))
-            shift = (c1 + 1) * 6 - (b0 + w)
-            v = np.int64((acc >> np.uint64(shift)) & np.uint64((1 << w) - 1))
-            if signed[f] and v >= (1 << (w - 1)):
-                v -= 1 << w
-            out[i, f] = v
-    return out
-
-
-@nb.njit(cache=True)
-def text_kernel(buf, ps, nbits, start, nchars):
-    """Six-bit text field of each message as Arrow string buffers (offsets, bytes).
-
-    Characters beyond the payload are dropped; trailing '@' padding and spaces are trimmed.
-    """
-    n = len(ps)
-    offsets = np.empty(n + 1, np.int32)
-    data = np.empty(n * nchars, np.uint8)
-    pos = 0
-    offsets[0] = 0
-    for i in range(n):
-        s = ps[i]
-        avail = (nbits[i] - start) // 6
-        m = min(nchars, max(avail, 0))
-        first = pos
-        last = pos  # one past the last kept non-padding character
-        for k in range(m):
-            b0 = start + 6 * k
-            c0 = b0 // 6
-            r = b0 % 6
-            acc = _six(buf[s + c0]) << 6
-            if r and c0 + 1 < (nbits[i] + 5) // 6:
-                acc |= _six(buf[s + c0 + 1])
-            v = (acc >> (6 - r)) & 63
-            ch = v + 64 if v < 32 else v
-            if ch == 64:  # '@' pads the end of the field
-                break
-            data[pos] = ch
-            pos += 1
-            if ch != 32:
-                last = pos
-        pos = last if last > first else first
-        offsets[i + 1] = pos
-    return offsets, data[:pos]
-
-
 @dataclass
 class Decoded:
     """Decoded messages, columnar. ``reason`` >= 0 marks a message that could not be decoded."""
@@ -187,24 +122,29 @@ class Decoded:
 
 
 @nb.njit(cache=True)
-def fields_kernel(buf, ps, nbits, layout, f_start, f_width, f_signed):
-    """All requested integer fields of all messages: out[c, i] (ABSENT where the message's
-    layout lacks the field or its bits are beyond the payload)."""
+def values_kernel(
+    buf, ps, nbits, layout, f_start, f_width, f_signed, f_scale, f_na, f_lim, f_strict
+):
+    """Scaled values and null masks of all requested numeric fields in one pass:
+    val[c, i] = raw * scale; null[c, i] when the layout lacks the field, its bits are beyond
+    the payload, it holds the "not available" value, or it is outside the column's range."""
     n = len(ps)
     nc = f_start.shape[1]
-    out = np.empty((nc, n), np.int64)
+    val = np.empty((nc, n), np.float64)
+    null = np.ones((nc, n), np.bool_)
     for i in range(n):
         lay = layout[i]
+        if lay < 0:
+            for c in range(nc):
+                val[c, i] = 0.0
+            continue
         s = ps[i]
         nb_ = nbits[i]
         for c in range(nc):
-            if lay < 0:
-                out[c, i] = ABSENT
-                continue
+            val[c, i] = 0.0
             b0 = f_start[lay, c]
             w = f_width[lay, c]
             if w <= 0 or b0 + w > nb_:
-                out[c, i] = ABSENT
                 continue
             c0 = b0 // 6
             c1 = (b0 + w - 1) // 6
@@ -215,8 +155,18 @@ def fields_kernel(buf, ps, nbits, layout, f_start, f_width, f_signed):
             v = np.int64((acc >> np.uint64(shift)) & np.uint64((1 << w) - 1))
             if f_signed[lay, c] and v >= (1 << (w - 1)):
                 v -= 1 << w
-            out[c, i] = v
-    return out
+            if v == f_na[lay, c]:
+                continue
+            x = v * f_scale[lay, c]
+            lim = f_lim[c]
+            if f_strict[c]:
+                if not (-lim < x < lim):
+                    continue
+            elif not (-lim <= x <= lim):
+                continue
+            val[c, i] = x
+            null[c, i] = False
+    return val, null
 
 
 @nb.njit(cache=True)
@@ -298,6 +248,22 @@ def _tables(wanted: tuple[str, ...]) -> tuple[list[str], list[str], tuple[np.nda
 
 
 _HEADER = (T.MSG_TYPE, T.MMSI, T.REPEAT)
+
+# Valid ranges of decoded values (beyond them a report is damaged, not a position).
+_LIMITS: dict[str, tuple[float, bool]] = {
+    T.LAT: (90.0, False),
+    T.LON: (180.0, False),
+    T.COG_DEG: (360.0, True),
+    T.HEADING_DEG: (360.0, True),
+}
+
+
+def _limits(num: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    lim = np.array([_LIMITS.get(c, (np.inf, False))[0] for c in num], np.float64)
+    strict = np.array([_LIMITS.get(c, (np.inf, False))[1] for c in num], np.bool_)
+    return lim, strict
+
+
 _NUMPY_INT = {pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32, pa.int64(): np.int64}
 
 
@@ -330,8 +296,10 @@ def decode_payloads(
     n = len(ps)
     wanted = tuple(columns if columns is not None else ALL_COLUMNS)
     num, txt, (f_start, f_width, f_signed, f_scale, f_na, t_start, t_chars) = _tables(wanted)
-    raw = fields_kernel(buf, ps, nbits, layout, f_start, f_width, f_signed)
-    lay_ix = np.where(layout < 0, len(spec.LAYOUTS), layout)  # row of neutral scale / na
+    f_lim, f_strict = _limits(tuple(num))
+    val, null = values_kernel(
+        buf, ps, nbits, layout, f_start, f_width, f_signed, f_scale, f_na, f_lim, f_strict
+    )
     part_b = layout == spec.TYPE_24B
     aux = part_b & (mmsi // 10_000_000 == 98) if part_b.any() else None
     out: dict[str, pa.Array] = {}
@@ -342,32 +310,22 @@ def decode_payloads(
         T.REPEAT: pa.array(repeat.astype(np.int8), pa.int8(), mask=~header_ok),
     }
     for c, name in enumerate(num):
-        r = raw[c]
-        ok = (r != ABSENT) & (r != f_na[lay_ix, c])
-        scale = f_scale[lay_ix, c]
-        if name == T.LAT:
-            ok &= np.abs(r) <= 90 / scale
-        elif name == T.LON:
-            ok &= np.abs(r) <= 180 / scale
-        elif name == T.COG_DEG:
-            ok &= r < 360 / scale
-        elif name == T.HEADING_DEG:
-            ok &= r < 360
+        nul = null[c]
         if aux is not None:
             # Type 24B: bits 132-161 are the mothership MMSI for an auxiliary craft
             # (MMSI 98XXXYYYY), the dimensions otherwise (AIVDM.adoc); never both.
             if name in (T.TO_BOW_M, T.TO_STERN_M, T.TO_PORT_M, T.TO_STARBOARD_M):
-                ok &= ~aux
+                nul = nul | aux
             elif name == T.MOTHERSHIP_MMSI:
-                ok &= ~(part_b & ~aux)
+                nul = nul | (part_b & ~aux)
         typ = _arrow_type(name)
         if name in spec.FLOAT_COLUMNS:
-            v: np.ndarray = r * scale
+            v: np.ndarray = val[c]
         elif name in spec.BOOL_COLUMNS:
-            v = r.astype(np.bool_)
+            v = val[c] != 0
         else:
-            v = r.astype(_NUMPY_INT[typ])
-        out[name] = pa.array(v, typ, mask=~ok)
+            v = val[c].astype(_NUMPY_INT[typ])
+        out[name] = pa.array(v, typ, mask=nul)
     texts: dict[str, pa.Array] = {}
     if txt:
         offs, datas, tvalid = texts_kernel(buf, ps, nbits, layout, t_start, t_chars)

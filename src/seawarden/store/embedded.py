@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from seawarden import types as T
 from seawarden.errors import StoreError
@@ -143,15 +144,21 @@ class EmbeddedStore:
         self.con.execute("BEGIN TRANSACTION")
         try:
             res.positions, d1 = self._insert_new("positions", batch.positions)
-            res.identities, d2 = self._insert_new("identities", batch.identities)
+            # Identity rows of types 19/21 share their position row's key: count a message once,
+            # so duplicates are counted only for identity rows with no position row (5, 24, CSV).
+            ids = batch.identities
+            shared = pc.is_in(ids[T.MSG_KEY], value_set=batch.positions[T.MSG_KEY])
+            shared = pc.fill_null(shared, False)
+            a_shared, _ = self._insert_new("identities", ids.filter(shared))
+            a_own, d2 = self._insert_new("identities", ids.filter(pc.invert(shared)))
+            res.identities = a_shared + a_own
             res.others, d3 = self._insert_new("others", batch.others)
             res.quarantine, _ = self._insert_new("quarantine", batch.quarantine)
             self.con.execute("COMMIT")
         except Exception:
             self.con.execute("ROLLBACK")
             raise
-        res.duplicates = d1 + d3 + (d2 if batch.positions.num_rows == 0 else 0)
-        # Identity rows of types 19/21 duplicate their position row's key: count a message once.
+        res.duplicates = d1 + d2 + d3
         return res
 
     def record_run(
