@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from seawarden.errors import FormatError
+from seawarden.errors import FormatError, SourceError
 from seawarden.ingest import pipeline
 from seawarden.ingest.result import Counters, IngestBatch, Provenance
 from seawarden.ingest.sources import open_source
@@ -18,7 +18,8 @@ from seawarden.store.base import AppendResult, Store
 
 FORMATS = ("auto", "nmea", "marinecadastre", "dma")
 FLUSH_ROWS = 500_000  # rows buffered before one store append
-FLUSH_SECONDS = 1.0  # ... or this long, so a live feed reaches the store promptly
+FLUSH_SECONDS = 1.0  # ... or, for a live feed, this long, so it reaches the store promptly
+FILE_CHUNK = 4 << 20  # bytes read from a file per step
 
 
 @dataclass
@@ -43,17 +44,25 @@ def sniff_format(path: str) -> str:
 
     p = Path(path)
     opener = __import__("gzip").open if p.suffix == ".gz" else open
-    with opener(p, "rb") as fh:
-        for raw in fh:
-            line = raw.decode("utf-8", "replace").strip()
-            if not line or (line[0] == "#" and "MMSI" not in line.upper()):
-                continue  # blank or comment
-            if line[0] in "!$\\" or line[0].isdigit():
-                return "nmea"
-            try:
-                return detect_csv_format(line)
-            except FormatError:
-                return "nmea" if "VDM" in line or "VDO" in line else detect_csv_format(line)
+    try:
+        with opener(p, "rb") as fh:
+            for raw in fh:
+                line = raw.decode("utf-8", "replace").strip()
+                if not line or (line[0] == "#" and "MMSI" not in line.upper()):
+                    continue  # blank or comment
+                if line[0] in "!$\\" or line[0].isdigit():
+                    return "nmea"
+                try:
+                    return detect_csv_format(line)
+                except FormatError:
+                    return "nmea" if "VDM" in line or "VDO" in line else detect_csv_format(line)
+    except FileNotFoundError:
+        raise SourceError(
+            f"input file not found: {path} (looked for {p.absolute()}). Check the path; use '-' "
+            "for standard input, tcp://HOST:PORT or udp://:PORT for a live feed."
+        ) from None
+    except OSError as exc:
+        raise SourceError(f"cannot read input file {path!r}: {exc.strerror or exc}") from None
     return "nmea"
 
 
@@ -88,7 +97,7 @@ def ingest_nmea_chunks(
     state = pipeline.IngestState()
     for chunk in chunks:
         state, out = pipeline.step(
-            state, chunk, prov, columns=pipeline.STORE_COLUMNS, on_bad=on_bad
+            state, chunk, prov, columns=pipeline.STORE_COLUMNS, on_bad=on_bad, ordered=False
         )
         yield pipeline.to_batch(out), state.counters
     fin = pipeline.finish(state, prov)
@@ -130,7 +139,7 @@ def load(
             elif spec == "-":
                 src = open_source(spec)
             else:
-                src = open_source(spec, progress=progress)
+                src = open_source(spec, progress=progress, chunk_size=FILE_CHUNK)
             pending: list[IngestBatch] = []
             rows = 0
             last = time.monotonic()
@@ -140,7 +149,8 @@ def load(
                     counters = running
                     pending.append(batch)
                     rows += batch.positions.num_rows + batch.quarantine.num_rows
-                    if rows >= FLUSH_ROWS or time.monotonic() - last >= FLUSH_SECONDS:
+                    due = live and time.monotonic() - last >= FLUSH_SECONDS
+                    if rows >= FLUSH_ROWS or due:
                         _flush(store, pending, added, on_batch)
                         rows, last = 0, time.monotonic()
             except KeyboardInterrupt:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -121,23 +122,65 @@ class EmbeddedStore:
 
     # --- writes -------------------------------------------------------------------------
     def _insert_new(self, table: str, rows: pa.Table) -> tuple[int, int]:
-        """Insert rows whose key is not stored yet; returns (added, duplicates)."""
-        if rows.num_rows == 0:
+        """Insert rows whose key is not stored yet; returns (added, duplicates).
+
+        Duplicates inside the batch are found with numpy; against the table, only keys of rows
+        in the batch's time range are read (DuckDB skips other row groups by their min/max).
+        Rows go in sorted by vessel and time, which is what scans want and what compresses.
+        """
+        n_in = rows.num_rows
+        if n_in == 0:
             return 0, 0
+        keys = rows[T.MSG_KEY].to_numpy()
+        # One order for everything: by key to find repeats in the batch, then by vessel and time.
+        by_key = np.argsort(keys, kind="stable")
+        sk = keys[by_key]
+        keep = np.ones(n_in, np.bool_)
+        rep = np.flatnonzero(sk[1:] == sk[:-1]) + 1
+        keep[by_key[rep]] = False  # later copies of a key (stable sort keeps the first)
+        where = ""
+        args: list[object] = []
+        if T.T_UTC in rows.column_names:
+            lo, hi = pc.min_max(rows[T.T_UTC]).values()
+            if lo.is_valid:
+                where = f"WHERE ({T.T_UTC} BETWEEN ? AND ?)"
+                args = [lo.as_py(), hi.as_py()]
+                if rows[T.T_UTC].null_count:
+                    where += f" OR {T.T_UTC} IS NULL"
+            else:
+                where = f"WHERE {T.T_UTC} IS NULL"
+        self.con.register("_keys", pa.table({"k": keys}))
+        try:
+            seen = self.con.execute(
+                f"SELECT {T.MSG_KEY} FROM {table} {where} "
+                f"{'AND' if where else 'WHERE'} {T.MSG_KEY} IN (SELECT k FROM _keys)",
+                args,
+            ).fetchnumpy()[T.MSG_KEY]
+        finally:
+            self.con.unregister("_keys")
+        if len(seen):
+            # Every stored key is one of ours: find it in the sorted keys (first copy).
+            seen = np.asarray(seen, dtype=np.uint64)
+            at = np.minimum(np.searchsorted(sk, seen), n_in - 1)
+            at = at[sk[at] == seen]
+            keep[by_key[at]] = False
+        n_new = int(keep.sum())
+        if n_new == 0:
+            return 0, n_in
+        if T.MMSI in rows.column_names and T.T_UTC in rows.column_names:
+            t = rows[T.T_UTC].cast(pa.int64()).fill_null(np.iinfo(np.int64).max).to_numpy()
+            order = np.lexsort((t, rows[T.MMSI].to_numpy(zero_copy_only=False)))
+            order = order[keep[order]]
+        else:
+            order = np.flatnonzero(keep)
+        if n_new < n_in or not np.array_equal(order, np.arange(n_in)):
+            rows = rows.take(order)
         self.con.register("_new", rows)
         try:
-            added = self.con.execute(
-                f"""INSERT INTO {table}
-                SELECT * EXCLUDE (_rn) FROM (
-                    SELECT *, row_number() OVER (PARTITION BY {T.MSG_KEY}) AS _rn FROM _new
-                ) AS n
-                WHERE _rn = 1 AND NOT EXISTS (
-                    SELECT 1 FROM {table} AS o WHERE o.{T.MSG_KEY} = n.{T.MSG_KEY})"""
-            ).fetchone()
+            self.con.execute(f"INSERT INTO {table} SELECT * FROM _new")
         finally:
             self.con.unregister("_new")
-        n_added = int(added[0]) if added else 0
-        return n_added, rows.num_rows - n_added
+        return n_new, n_in - n_new
 
     def append(self, batch: IngestBatch) -> AppendResult:
         res = AppendResult()
