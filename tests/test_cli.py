@@ -310,7 +310,10 @@ def test_control_characters_escaped_in_tables(capsys, tmp_path: Path) -> None:
         "MMSI,BaseDateTime,LAT,LON,SOG,COG,Heading,VesselName,IMO,CallSign,VesselType,Status,"
         "Length,Width,Draft,Cargo,TransceiverClass"
     )
-    row = "730000001,2023-01-11T00:00:00,10.5,-75.5,30.0,90.0,90.0,\x1b[31mEVIL\x1b[0m,,HK\x07,31,0,,,,,A"
+    row = (
+        "730000001,2023-01-11T00:00:00,10.5,-75.5,30.0,90.0,90.0,"
+        "\x1b[31mEVIL\x1b[0m,,HK\x07,31,0,,,,,A"
+    )
     p.write_text(f"{header}\n{row}\n")
     d = str(tmp_path / "d")
     code, _, _ = run(capsys, "ingest", str(p), "--data", d)
@@ -450,7 +453,12 @@ def test_quarantine_reason_json(capsys, data: Path) -> None:
     q = objs[0]
     assert q[T.REASON] == "NMEA_CHECKSUM"
     assert q[T.RAW] == BAD_CHECKSUM
-    assert (q[T.SOURCE], q[T.LINE_NO], q[T.OWNER], q[T.REL_TO]) == ("col.nmea", 11, "COL", "COL,USA")
+    assert (q[T.SOURCE], q[T.LINE_NO], q[T.OWNER], q[T.REL_TO]) == (
+        "col.nmea",
+        11,
+        "COL",
+        "COL,USA",
+    )
     assert q[T.RECEIVED_AT].endswith("Z")
 
     _, out, _ = run(capsys, "quarantine", "--data", str(data), "--json")

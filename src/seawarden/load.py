@@ -142,6 +142,7 @@ def load(
                 src = open_source(spec, progress=progress, chunk_size=FILE_CHUNK)
             pending: list[IngestBatch] = []
             rows = 0
+            interrupted = False
             last = time.monotonic()
 
             try:
@@ -154,8 +155,10 @@ def load(
                         _flush(store, pending, added, on_batch)
                         rows, last = 0, time.monotonic()
             except KeyboardInterrupt:
-                # A live feed stopped by the operator: keep what was read.
+                # The operator stopped: keep what was read; a live feed ends the load
+                # normally, a file load stops after this file is stored.
                 src.stop()
+                interrupted = not live
             finally:
                 src.close()
             _flush(store, pending, added, on_batch)
@@ -173,5 +176,8 @@ def load(
         # Pending lines are a level per feed: the report sums them over feeds.
         report.counters.lines_pending = pending_before + counters.lines_pending
         report.added.add(added)
+        if kind == "nmea" and interrupted:
+            report.seconds = time.perf_counter() - t0
+            raise KeyboardInterrupt
     report.seconds = time.perf_counter() - t0
     return report

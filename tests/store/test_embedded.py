@@ -172,6 +172,22 @@ def test_reingest_adds_nothing_and_counts_duplicates(tmp_path: Path) -> None:
         store.close()
 
 
+def test_repeated_line_in_one_feed_is_stored_once(tmp_path: Path) -> None:
+    line = pos_lines(COL_SHIP, T0)
+    untimed = pos_lines(USA_SHIP, None)
+    feed = write(
+        tmp_path / "rep.nmea", line + untimed + line + untimed + pos_lines(COL_SHIP, T0 + 1)
+    )
+    store = open_store(tmp_path / "d")
+    try:
+        rep = load(store, [feed], owner="JOINT", rel_to="ALL")
+        assert rep.counters.messages == 5
+        assert (rep.added.positions, rep.added.duplicates) == (3, 2)
+        assert sorted(store.positions()[T.MMSI].to_pylist()) == [USA_SHIP, COL_SHIP, COL_SHIP]
+    finally:
+        store.close()
+
+
 def test_same_bytes_under_another_source_are_new_rows(tmp_path: Path) -> None:
     feed = write(
         tmp_path / "f.nmea",
@@ -305,9 +321,7 @@ def test_viewer_filters_every_read(marked_store, viewer: str | None, mmsis: set[
 
 
 def test_rows_keep_normalised_markings(marked_store) -> None:
-    marks = {
-        r[T.MMSI]: (r[T.OWNER], r[T.REL_TO]) for r in marked_store.positions().to_pylist()
-    }
+    marks = {r[T.MMSI]: (r[T.OWNER], r[T.REL_TO]) for r in marked_store.positions().to_pylist()}
     assert marks == {
         COL_SHIP: ("COL", "COL,USA"),
         USA_SHIP: ("JOINT", "ALL"),

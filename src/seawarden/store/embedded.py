@@ -69,9 +69,12 @@ _ATTRS = {
     "callsign": T.CALLSIGN,
     "imo": f"CAST({T.IMO} AS VARCHAR)",
     "ship_type": f"CAST({T.SHIP_TYPE} AS VARCHAR)",
+    # Bow/stern/port/starboard in metres; all zero means "not available".
     "dimensions": (
-        f"CASE WHEN {T.TO_BOW_M} IS NULL THEN NULL ELSE concat_ws('/', {T.TO_BOW_M}, "
-        f"{T.TO_STERN_M}, {T.TO_PORT_M}, {T.TO_STARBOARD_M}) END"
+        f"CASE WHEN {T.TO_BOW_M} IS NULL OR ({T.TO_BOW_M} = 0 AND {T.TO_STERN_M} = 0 "
+        f"AND {T.TO_PORT_M} = 0 AND {T.TO_STARBOARD_M} = 0) THEN NULL "
+        f"ELSE concat_ws('/', {T.TO_BOW_M}, {T.TO_STERN_M}, {T.TO_PORT_M}, "
+        f"{T.TO_STARBOARD_M}) END"
     ),
 }
 
@@ -143,12 +146,13 @@ class EmbeddedStore:
         if T.T_UTC in rows.column_names:
             lo, hi = pc.min_max(rows[T.T_UTC]).values()
             if lo.is_valid:
-                where = f"WHERE ({T.T_UTC} BETWEEN ? AND ?)"
+                where = f"WHERE ({T.T_UTC} BETWEEN ? AND ?"
                 args = [lo.as_py(), hi.as_py()]
                 if rows[T.T_UTC].null_count:
                     where += f" OR {T.T_UTC} IS NULL"
+                where += ")"
             else:
-                where = f"WHERE {T.T_UTC} IS NULL"
+                where = f"WHERE ({T.T_UTC} IS NULL)"
         self.con.register("_keys", pa.table({"k": keys}))
         try:
             seen = self.con.execute(
@@ -271,7 +275,7 @@ class EmbeddedStore:
                    arg_max({T.SHIP_TYPE}, coalesce({T.T_UTC}, {T.RECEIVED_AT}))
                        FILTER (WHERE {T.SHIP_TYPE} IS NOT NULL) AS {T.SHIP_TYPE},
                    arg_max({T.TO_BOW_M} + {T.TO_STERN_M}, coalesce({T.T_UTC}, {T.RECEIVED_AT}))
-                       FILTER (WHERE {T.TO_BOW_M} IS NOT NULL) AS length_m,
+                       FILTER (WHERE {T.TO_BOW_M} + {T.TO_STERN_M} > 0) AS length_m,
                    count(*) AS identity_reports
             FROM identities WHERE {vis} GROUP BY {T.MMSI})
         SELECT coalesce(p.{T.MMSI}, i.{T.MMSI}) AS {T.MMSI}, i.{T.SHIPNAME}, i.{T.CALLSIGN},
@@ -319,8 +323,11 @@ class EmbeddedStore:
             # fetchall, not fetchone: an unfinished result blocks the next con.sql() (DuckDB 2)
             rows = self.con.execute(f"SELECT count(*) FROM {table} WHERE {vis}").fetchall()
             out[table] = int(rows[0][0]) if rows else 0
+        # Vessels as the registry lists them: reporting positions (not base stations) or
+        # identities.
         rows = self.con.execute(
-            f"SELECT count(DISTINCT {T.MMSI}) FROM positions WHERE {vis}"
+            f"SELECT count(*) FROM (SELECT {T.MMSI} FROM positions WHERE {vis} "
+            f"AND {T.MSG_TYPE} NOT IN (4, 11) UNION SELECT {T.MMSI} FROM identities WHERE {vis})"
         ).fetchall()
         out["vessels"] = int(rows[0][0]) if rows else 0
         return out
