@@ -140,9 +140,9 @@ def _parse_tag_block(buf, s, e, out_i, r):
             gid, q = _parse_uint(buf, q + 1, k)
             if gid < 0 or q != k or a < 1 or b < 1 or a > b or b > 9:
                 return -1
-            out_i[r, 3] = a
-            out_i[r, 4] = b
-            out_i[r, 5] = gid
+            out_i[3, r] = a
+            out_i[4, r] = b
+            out_i[5, r] = gid
             i = k + 1
             continue
         # Each field is "k:value", separated by ','.
@@ -168,10 +168,10 @@ def _parse_tag_block(buf, s, e, out_i, r):
             t = _epoch_ms(v, q - p)
             if t < 631152000000 or t > 4102444800000:
                 return -1
-            out_i[r, 0] = t
+            out_i[0, r] = t
         elif key == 115:  # s: station
-            out_i[r, 1] = j
-            out_i[r, 2] = k
+            out_i[1, r] = j
+            out_i[2, r] = k
         elif key == 103:  # g: sentence-group-id
             a, q = _parse_uint(buf, j, k)
             if a < 0 or q >= k or buf[q] != 45:
@@ -182,9 +182,9 @@ def _parse_tag_block(buf, s, e, out_i, r):
             gid, q = _parse_uint(buf, q + 1, k)
             if gid < 0 or q != k or a < 1 or b < 1 or a > b or b > 9:
                 return -1
-            out_i[r, 3] = a
-            out_i[r, 4] = b
-            out_i[r, 5] = gid
+            out_i[3, r] = a
+            out_i[4, r] = b
+            out_i[5, r] = gid
         i = k + 1
     return 0
 
@@ -215,14 +215,14 @@ def _grow(a, b, c, d, e, f):
     c2 = np.empty(n, c.dtype)
     d2 = np.empty(n, d.dtype)
     e2 = np.empty(n, e.dtype)
-    f2 = np.empty((n, f.shape[1]), f.dtype)
+    f2 = np.empty((f.shape[0], n), f.dtype)
     m = len(a)
     a2[:m] = a
     b2[:m] = b
     c2[:m] = c
     d2[:m] = d
     e2[:m] = e
-    f2[:m] = f
+    f2[:, :m] = f
     return a2, b2, c2, d2, e2, f2
 
 
@@ -241,11 +241,11 @@ _ARMOUR[96:120] = True
 @nb.njit(cache=True, inline="always")
 def _init_row(ints, r):
     for c in range(N_COLS):
-        ints[r, c] = -1
-    ints[r, C_T_TAG] = NO_TIME
-    ints[r, C_T_PGHP] = NO_TIME
-    ints[r, C_T_PREFIX] = NO_TIME
-    ints[r, C_T_TRAILER] = NO_TIME
+        ints[c, r] = -1
+    ints[C_T_TAG, r] = NO_TIME
+    ints[C_T_PGHP, r] = NO_TIME
+    ints[C_T_PREFIX, r] = NO_TIME
+    ints[C_T_TRAILER, r] = NO_TIME
 
 
 @nb.njit(cache=True)
@@ -273,7 +273,7 @@ def frame_kernel(buf, line_ends, line_no0, pghp_in, max_line, cls, armour):
     status = np.empty(cap, np.int8)
     code = np.empty(cap, np.int8)
     # Rows are initialised when used: filling the whole matrix first costs more than parsing.
-    ints = np.empty((cap, N_COLS), np.int64)
+    ints = np.empty((N_COLS, cap), np.int64)  # column-major: columns are read whole later
     vals = np.empty(8, np.int64)
     commas = np.empty(8, np.int64)
     nr = 0
@@ -328,7 +328,7 @@ def frame_kernel(buf, line_ends, line_no0, pghp_in, max_line, cls, armour):
                     q += 1
                 t = _epoch_ms(v, nd)
                 if MIN_T_MS <= t <= MAX_T_MS:
-                    ints[r, C_T_PREFIX] = t
+                    ints[C_T_PREFIX, r] = t
                 p = q
             else:
                 status[r] = ST_QUARANTINED
@@ -472,7 +472,7 @@ def frame_kernel(buf, line_ends, line_no0, pghp_in, max_line, cls, armour):
                 code[r] = R_FIELDS
             else:
                 # !xxVDM,count,number,seq,channel,payload,fill*hh
-                ints[r, C_VDO] = 1 if buf[p + 5] == 79 else 0
+                ints[C_VDO, r] = 1 if buf[p + 5] == 79 else 0
                 fc, q = _parse_uint(buf, commas[0] + 1, commas[1])
                 fc_ok = q == commas[1]
                 fnum, q = _parse_uint(buf, commas[1] + 1, commas[2])
@@ -488,13 +488,13 @@ def frame_kernel(buf, line_ends, line_no0, pghp_in, max_line, cls, armour):
                 ps = commas[4] + 1
                 pe = commas[5]
                 fill, q = _parse_uint(buf, commas[5] + 1, star)
-                ints[r, C_FRAG_CNT] = fc
-                ints[r, C_FRAG_NUM] = fnum
-                ints[r, C_SEQ] = seq
-                ints[r, C_CHAN] = chan
-                ints[r, C_PAY_S] = ps
-                ints[r, C_PAY_E] = pe
-                ints[r, C_FILL] = fill
+                ints[C_FRAG_CNT, r] = fc
+                ints[C_FRAG_NUM, r] = fnum
+                ints[C_SEQ, r] = seq
+                ints[C_CHAN, r] = chan
+                ints[C_PAY_S, r] = ps
+                ints[C_PAY_E, r] = pe
+                ints[C_FILL, r] = fill
                 if clen > 2:
                     code[r] = R_FIELDS
                 elif commas[5] + 1 == star:
@@ -511,7 +511,7 @@ def frame_kernel(buf, line_ends, line_no0, pghp_in, max_line, cls, armour):
                     status[r] = ST_AIS
                 # The PGHP time belongs to this sentence only.
                 if pghp != NO_TIME:
-                    ints[r, C_T_PGHP] = pghp
+                    ints[C_T_PGHP, r] = pghp
                     pghp = NO_TIME
                 # USCG trailer: ",<station>,...,<epoch>" after the checksum.
                 q = send
@@ -524,15 +524,15 @@ def frame_kernel(buf, line_ends, line_no0, pghp_in, max_line, cls, armour):
                             fe += 1
                         if fe > fs:
                             c0 = buf[fs]
-                            if (c0 == 114 or c0 == 98) and ints[r, C_TR_S] < 0:  # r..., b...
-                                ints[r, C_TR_S] = fs
-                                ints[r, C_TR_E] = fe
+                            if (c0 == 114 or c0 == 98) and ints[C_TR_S, r] < 0:  # r..., b...
+                                ints[C_TR_S, r] = fs
+                                ints[C_TR_E, r] = fe
                             elif 48 <= c0 <= 57 and not time_done:
                                 v, q2 = _parse_uint(buf, fs, fe)
                                 if q2 == fe and 9 <= fe - fs <= 13:
                                     t = _epoch_ms(v, fe - fs)
                                     if MIN_T_MS <= t <= MAX_T_MS:
-                                        ints[r, C_T_TRAILER] = t
+                                        ints[C_T_TRAILER, r] = t
                                         time_done = True
                         q = fe
                     else:
@@ -550,14 +550,14 @@ def frame_kernel(buf, line_ends, line_no0, pghp_in, max_line, cls, armour):
             nr += 1
             _init_row(ints, r)
             rec_line[r] = line_no
-            ints[r, C_T_PREFIX] = ints[r - 1, C_T_PREFIX]
+            ints[C_T_PREFIX, r] = ints[C_T_PREFIX, r - 1]
     return (
         rec_start[:nr],
         rec_end[:nr],
         rec_line[:nr],
         status[:nr],
         code[:nr],
-        ints[:nr],
+        ints[:, :nr],
         pghp,
         n_lines,
     )
@@ -580,10 +580,10 @@ class Frames:
 
     def time_ms(self) -> NDArray[np.int64]:
         """Source time by precedence: tag block c:, then $PGHP, prefix, trailer."""
-        t = self.ints[:, C_T_TAG].copy()
+        t = self.ints[C_T_TAG, :].copy()
         for col in (C_T_PGHP, C_T_PREFIX, C_T_TRAILER):
             m = t == NO_TIME
-            t[m] = self.ints[m, col]
+            t[m] = self.ints[col, m]
         return t
 
 

@@ -91,11 +91,11 @@ def _span_strings(buf: NDArray[np.uint8], s: NDArray[np.int64], e: NDArray[np.in
 
 def _station_spans(fr: nmea.Frames) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Receiver: tag block s:, else the USCG trailer r-field."""
-    s = fr.ints[:, nmea.C_ST_S].copy()
-    e = fr.ints[:, nmea.C_ST_E].copy()
+    s = fr.ints[nmea.C_ST_S].copy()
+    e = fr.ints[nmea.C_ST_E].copy()
     m = s < 0
-    s[m] = fr.ints[m, nmea.C_TR_S]
-    e[m] = fr.ints[m, nmea.C_TR_E]
+    s[m] = fr.ints[nmea.C_TR_S, m]
+    e[m] = fr.ints[nmea.C_TR_E, m]
     return s, e
 
 
@@ -209,7 +209,7 @@ def step(
     quarantine_spans(bad, fr.code[bad], None)
 
     ais = fr.status == nmea.ST_AIS
-    fc = fr.ints[:, nmea.C_FRAG_CNT]
+    fc = fr.ints[nmea.C_FRAG_CNT]
     single = np.flatnonzero(ais & (fc == 1))
     multi = np.flatnonzero(ais & (fc > 1))
     ints = fr.ints
@@ -225,9 +225,9 @@ def step(
     # Decode single-part payloads straight from the chunk, multipart ones from joined buffers.
     dec1 = decode_payloads(
         buf,
-        ints[single, nmea.C_PAY_S],
-        ints[single, nmea.C_PAY_E],
-        ints[single, nmea.C_FILL],
+        ints[nmea.C_PAY_S, single],
+        ints[nmea.C_PAY_E, single],
+        ints[nmea.C_FILL, single],
         columns,
     )
     key1 = keys.combine(
@@ -243,9 +243,9 @@ def step(
             fr.line_no[single],
             np.ones(len(single), np.int64),
             buf,
-            ints[single, nmea.C_PAY_S],
-            ints[single, nmea.C_PAY_E],
-            ints[single, nmea.C_FILL],
+            ints[nmea.C_PAY_S, single],
+            ints[nmea.C_PAY_E, single],
+            ints[nmea.C_FILL, single],
         )
     ]
     failed = np.flatnonzero(dec1.reason >= 0)
@@ -360,18 +360,18 @@ def _multipart(
         buf, np.where(has_st, st_s[multi], 0), np.where(has_st, st_e[multi], 0), seed
     )
     sh[~has_st] = 0
-    count = ints[multi, nmea.C_FRAG_CNT]
-    num = ints[multi, nmea.C_FRAG_NUM]
-    g_cnt = ints[multi, nmea.C_G_CNT]
+    count = ints[nmea.C_FRAG_CNT, multi]
+    num = ints[nmea.C_FRAG_NUM, multi]
+    g_cnt = ints[nmea.C_G_CNT, multi]
     gkey = fastparts.group_keys(
         sh,
-        ints[multi, nmea.C_CHAN],
-        ints[multi, nmea.C_SEQ],
+        ints[nmea.C_CHAN, multi],
+        ints[nmea.C_SEQ, multi],
         count,
         g_cnt,
-        ints[multi, nmea.C_G_ID],
+        ints[nmea.C_G_ID, multi],
     )
-    mismatch = (g_cnt > 0) & ((g_cnt != count) | (ints[multi, nmea.C_G_NUM] != num))
+    mismatch = (g_cnt > 0) & ((g_cnt != count) | (ints[nmea.C_G_NUM, multi] != num))
     carried = ra.carried()
     nc = len(carried)
 
@@ -385,7 +385,7 @@ def _multipart(
             cat([c for _, c, _ in carried], count),
             cat([f.line_no for _, _, f in carried], fr.line_no[multi]),
             cat([nmea.NO_TIME if f.t_ms is None else f.t_ms for _, _, f in carried], t_ms[multi]),
-            cat([f.fill for _, _, f in carried], ints[multi, nmea.C_FILL]),
+            cat([f.fill for _, _, f in carried], ints[nmea.C_FILL, multi]),
             np.concatenate([np.zeros(nc, np.bool_), mismatch]),
             nc,
             ra.ttl_lines,
@@ -403,7 +403,7 @@ def _multipart(
             stations = _span_strings(buf, st_s[multi], st_e[multi]).to_pylist()
         j = fid - nc
         i = int(multi[j])
-        row = ints[i]
+        row = ints[:, i]
         state.arrivals += 1
         return Fragment(
             line_no=int(fr.line_no[i]),
@@ -454,9 +454,9 @@ def _multipart(
             rec,
             fr.start,
             fr.end,
-            ints[:, nmea.C_PAY_S],
-            ints[:, nmea.C_PAY_E],
-            ints[:, nmea.C_FILL],
+            ints[nmea.C_PAY_S],
+            ints[nmea.C_PAY_E],
+            ints[nmea.C_FILL],
             t_ms,
             st_s,
             fr.line_no,
