@@ -645,7 +645,15 @@ def main(argv: list[str] | None = None) -> int:
     targets = [
         ("columnar decode", c_dec.messages / t_dec, TARGET_DECODE, ">=", "msg/s"),
         ("full ingest", ing["messages"] / ing["seconds"], TARGET_INGEST, ">=", "msg/s"),
-        ("bytes per stored position", bpp, TARGET_BYTES, "<=", "B"),
+        (
+            "bytes per stored position",
+            ing["positions_table_bytes"] / cnt["positions"]
+            if ing["positions_table_bytes"] and cnt["positions"]
+            else bpp,
+            TARGET_BYTES,
+            "<=",
+            "B",
+        ),
     ]
     print("\ntargets (from the issue), one core:")
     verdicts = {}
@@ -657,6 +665,10 @@ def main(argv: list[str] | None = None) -> int:
             f"  {name:<26} target {op} {goal:>12,.0f} {unit:<5}  ours {shown:>12} {unit:<5}  "
             f"{verdicts[name]}"
         )
+    print(
+        f"  (positions table blocks; the whole data file, with identity reports, other messages"
+        f" and quarantine, is {bpp:.1f} B per position)"
+    )
     if n_lines < 1_000_000:
         print(f"  (a {n_lines:,}-line run: the targets are meant for >= 1,000,000 lines)")
 
