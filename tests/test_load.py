@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from pyais import encode_dict
 
+from conftest import clean_samples
 from seawarden import types as T
 from seawarden.demo import bundled_samples
 from seawarden.errors import FormatError, MarkingError, SourceError
@@ -135,7 +136,7 @@ def mixed_inputs(tmp_path: Path) -> list[str]:
         )
         + "\n"
     )
-    return [str(p) for p in bundled_samples()] + [str(bad), str(MC_SAMPLE), str(DMA_SAMPLE)]
+    return [str(p) for p in clean_samples()] + [str(bad), str(MC_SAMPLE), str(DMA_SAMPLE)]
 
 
 def test_law_holds_on_report_and_per_source(store, mixed_inputs: list[str]) -> None:
@@ -195,7 +196,7 @@ def test_ingest_runs_recorded(store, mixed_inputs: list[str]) -> None:
 
 
 def test_one_source_name_for_many_inputs(store) -> None:
-    inputs = [str(p) for p in bundled_samples()]
+    inputs = [str(p) for p in clean_samples()]
     load(store, inputs, owner="JOINT", rel_to="ALL", source="sat-feed")
     assert set(store.positions()[T.SOURCE].to_pylist()) == {"sat-feed"}
     assert [r["source"] for r in store.runs().to_pylist()] == ["sat-feed"] * len(inputs)
@@ -223,7 +224,7 @@ def test_missing_file_is_a_source_error(store, tmp_path: Path, fmt: str) -> None
 
 
 def test_missing_owner_is_a_marking_error(store) -> None:
-    inputs = [str(bundled_samples()[0])]
+    inputs = [str(clean_samples()[0])]
     for owner in ("", "   "):
         with pytest.raises(MarkingError, match="--owner"):
             load(store, inputs, owner=owner, rel_to="ALL")

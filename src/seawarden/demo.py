@@ -17,8 +17,7 @@ _EXTRA = [
     "ais-tracks/aisdb/test_data_20211101.nm4",
     "ais-tracks/aisdb/test_data_noaa_20230101.csv",
     "ais-decode/pyais/nmea_data_sample.txt",
-    "ais-decode/gfw-ais-tools/mixed_types.nmea",
-    "ais-decode/gfw-ais-tools/errors.nmea",
+    "ais-decode/pyais/mixed.txt",
 ]
 
 

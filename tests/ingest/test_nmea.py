@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import NMEA_CAPTURES
 from seawarden.ingest import nmea as framing
 from seawarden.types import Reason
 
@@ -431,38 +432,7 @@ def test_iec_62320_group_tag_is_reassembled(ingest, testdata):
     assert rows[0]["t_utc"] == _utc(2012, 12, 5, 14, 56, 27)
 
 
-ALL_NMEA_FILES = [
-    "ais-decode/dma-aislib/ais250.txt",
-    "ais-decode/dma-aislib/decode_encode_messages.txt",
-    "ais-decode/dma-aislib/replay_dump.txt",
-    "ais-decode/dma-aislib/retry_example.txt",
-    "ais-decode/dma-aislib/small_cb_example.txt",
-    "ais-decode/dma-aislib/small_example.txt",
-    "ais-decode/dma-aislib/stream_example.txt",
-    "ais-decode/gfw-ais-tools/bad-tagblock-group.nmea",
-    "ais-decode/gfw-ais-tools/bad-type5.nmea",
-    "ais-decode/gfw-ais-tools/ee-multiline.nmea",
-    "ais-decode/gfw-ais-tools/errors.nmea",
-    "ais-decode/gfw-ais-tools/mixed_types.nmea",
-    "ais-decode/gfw-ais-tools/multi-part.nmea",
-    "ais-decode/gfw-ais-tools/sample.nmea",
-    "ais-decode/gfw-ais-tools/single-message-type-5.nmea",
-    "ais-decode/gfw-ais-tools/spire-test.nmea",
-    "ais-decode/gfw-ais-tools/type1-bad-bitcount.nmea",
-    "ais-decode/gfw-ais-tools/type8.nmea",
-    "ais-decode/libais/tagblock.nmea",
-    "ais-decode/libais/test.aivdm",
-    "ais-decode/libais/typeexamples.nmea",
-    "ais-decode/noaadata/test.ais",
-    "ais-decode/pyais/ais_test_messages",
-    "ais-decode/pyais/examples_gatehouse.nmea",
-    "ais-decode/pyais/examples_sample.ais",
-    "ais-decode/pyais/messages.ais",
-    "ais-decode/pyais/mixed.txt",
-    "ais-decode/pyais/nmea_data_sample.txt",
-    "ais-decode/pyais/timestamped.ais",
-    "ais-tracks/aisdb/test_data_20211101.nm4",
-]
+ALL_NMEA_FILES = NMEA_CAPTURES
 
 
 @pytest.mark.parametrize("rel", ALL_NMEA_FILES, ids=[Path(p).name for p in ALL_NMEA_FILES])

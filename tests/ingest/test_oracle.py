@@ -29,41 +29,11 @@ from pathlib import Path
 import pytest
 from pyais.stream import IterMessages
 
+from conftest import NMEA_CAPTURES
 from seawarden import types as T
 from seawarden.types import Reason
 
-ORACLE_FILES = [
-    "ais-decode/dma-aislib/ais250.txt",
-    "ais-decode/dma-aislib/decode_encode_messages.txt",
-    "ais-decode/dma-aislib/replay_dump.txt",
-    "ais-decode/dma-aislib/retry_example.txt",
-    "ais-decode/dma-aislib/small_cb_example.txt",
-    "ais-decode/dma-aislib/small_example.txt",
-    "ais-decode/dma-aislib/stream_example.txt",
-    "ais-decode/gfw-ais-tools/bad-tagblock-group.nmea",
-    "ais-decode/gfw-ais-tools/bad-type5.nmea",
-    "ais-decode/gfw-ais-tools/ee-multiline.nmea",
-    "ais-decode/gfw-ais-tools/errors.nmea",
-    "ais-decode/gfw-ais-tools/mixed_types.nmea",
-    "ais-decode/gfw-ais-tools/multi-part.nmea",
-    "ais-decode/gfw-ais-tools/sample.nmea",
-    "ais-decode/gfw-ais-tools/single-message-type-5.nmea",
-    "ais-decode/gfw-ais-tools/spire-test.nmea",
-    "ais-decode/gfw-ais-tools/type1-bad-bitcount.nmea",
-    "ais-decode/gfw-ais-tools/type8.nmea",
-    "ais-decode/libais/tagblock.nmea",
-    "ais-decode/libais/test.aivdm",
-    "ais-decode/libais/typeexamples.nmea",
-    "ais-decode/noaadata/test.ais",
-    "ais-decode/pyais/ais_test_messages",
-    "ais-decode/pyais/examples_gatehouse.nmea",
-    "ais-decode/pyais/examples_sample.ais",
-    "ais-decode/pyais/messages.ais",
-    "ais-decode/pyais/mixed.txt",
-    "ais-decode/pyais/nmea_data_sample.txt",
-    "ais-decode/pyais/timestamped.ais",
-    "ais-tracks/aisdb/test_data_20211101.nm4",
-]
+ORACLE_FILES = NMEA_CAPTURES
 
 # Messages compared at least, per file (the big real feeds).
 MIN_COMPARED = {

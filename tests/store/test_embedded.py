@@ -10,8 +10,8 @@ import pyarrow as pa
 import pytest
 from pyais import encode_dict
 
+from conftest import clean_samples
 from seawarden import types as T
-from seawarden.demo import bundled_samples
 from seawarden.errors import MarkingError
 from seawarden.load import load
 from seawarden.store import open_store
@@ -81,7 +81,7 @@ def samples_store(tmp_path_factory: pytest.TempPathFactory):
     """The bundled real captures, loaded once as COL data released to COL and USA."""
     store = open_store(tmp_path_factory.mktemp("samples") / "data")
     before = datetime.now(UTC)
-    report = load(store, [str(p) for p in bundled_samples()], owner="col", rel_to="usa, col")
+    report = load(store, [str(p) for p in clean_samples()], owner="col", rel_to="usa, col")
     after = datetime.now(UTC)
     yield store, report, before, after
     store.close()
@@ -113,7 +113,7 @@ def test_bundled_samples_stored_with_provenance(samples_store) -> None:
     assert pos.schema.field(T.RECEIVED_AT).type == UTC_TS
     assert T.MSG_KEY not in pos.column_names
 
-    assert set(pos[T.SOURCE].to_pylist()) == {p.name for p in bundled_samples()}
+    assert set(pos[T.SOURCE].to_pylist()) == {p.name for p in clean_samples()}
     assert set(pos[T.OWNER].to_pylist()) == {"COL"}
     assert set(pos[T.REL_TO].to_pylist()) == {"COL,USA"}
     received = pos[T.RECEIVED_AT].to_pylist()
@@ -154,7 +154,7 @@ def test_reingest_adds_nothing_and_counts_duplicates(tmp_path: Path) -> None:
         + static_lines(COL_SHIP, "SEA HAWK", "HK1", T0 + 5, 1)
         + [BAD_CHECKSUM],
     )
-    inputs = [str(p) for p in bundled_samples()] + [feed]
+    inputs = [str(p) for p in clean_samples()] + [feed]
     store = open_store(tmp_path / "d")
     try:
         first = load(store, inputs, owner="JOINT", rel_to="ALL")
@@ -443,7 +443,7 @@ def test_reads_after_counts_do_not_fail(samples_store) -> None:
     store.counts()
     assert store.vessels().num_rows > 0
     store.counts()
-    assert store.runs().num_rows == len(bundled_samples())
+    assert store.runs().num_rows == len(clean_samples())
     store.counts()
     assert store.identity_history().num_rows > 0
     store.counts()

@@ -51,6 +51,22 @@ def group_keys(station_hash, chan, seq, count, g_cnt, g_id):
     return out
 
 
+@nb.njit(cache=True, inline="always")
+def _reject_group(
+    parts, g, g_have, g_count, reason, detail, rej, rej_reason, rej_detail, rej_have, rej_count, nr
+):
+    """Every fragment of open group g is rejected; returns the new rejection count."""
+    for p in range(1, 10):
+        if parts[g, p] >= 0:
+            rej[nr] = parts[g, p]
+            rej_reason[nr] = reason
+            rej_detail[nr] = detail
+            rej_have[nr] = g_have[g]
+            rej_count[nr] = g_count[g]
+            nr += 1
+    return nr
+
+
 @nb.njit(cache=True)
 def reassemble_kernel(
     key, num, count, line, t, fill, mismatch, n_carried, ttl_lines, ttl_ms, max_groups
@@ -99,14 +115,20 @@ def reassemble_kernel(
             too_late = tf != NO_TIME and g_t[head] != NO_TIME and tf - g_t[head] > ttl_ms
             if not (too_far or too_late):
                 break
-            for p in range(1, 10):
-                if parts[head, p] >= 0:
-                    rej[nr] = parts[head, p]
-                    rej_reason[nr] = REJ_MISSING
-                    rej_detail[nr] = DET_TTL
-                    rej_have[nr] = g_have[head]
-                    rej_count[nr] = g_count[head]
-                    nr += 1
+            nr = _reject_group(
+                parts,
+                head,
+                g_have,
+                g_count,
+                REJ_MISSING,
+                DET_TTL,
+                rej,
+                rej_reason,
+                rej_detail,
+                rej_have,
+                rej_count,
+                nr,
+            )
             g_alive[head] = False
             alive -= 1
             d.pop(g_key[head])
@@ -116,14 +138,20 @@ def reassemble_kernel(
         bit = np.int64(1) << num[f]
         if g >= 0 and (g_mask[g] & bit) != 0:
             # The same part again: the earlier group will never complete.
-            for p in range(1, 10):
-                if parts[g, p] >= 0:
-                    rej[nr] = parts[g, p]
-                    rej_reason[nr] = REJ_MISSING
-                    rej_detail[nr] = DET_REPEATED
-                    rej_have[nr] = g_have[g]
-                    rej_count[nr] = g_count[g]
-                    nr += 1
+            nr = _reject_group(
+                parts,
+                g,
+                g_have,
+                g_count,
+                REJ_MISSING,
+                DET_REPEATED,
+                rej,
+                rej_reason,
+                rej_detail,
+                rej_have,
+                rej_count,
+                nr,
+            )
             g_alive[g] = False
             alive -= 1
             d.pop(k)
@@ -143,14 +171,20 @@ def reassemble_kernel(
                 o = head
                 while not g_alive[o]:
                     o += 1
-                for p in range(1, 10):
-                    if parts[o, p] >= 0:
-                        rej[nr] = parts[o, p]
-                        rej_reason[nr] = REJ_EVICT
-                        rej_detail[nr] = DET_EVICTED
-                        rej_have[nr] = g_have[o]
-                        rej_count[nr] = g_count[o]
-                        nr += 1
+                nr = _reject_group(
+                    parts,
+                    o,
+                    g_have,
+                    g_count,
+                    REJ_EVICT,
+                    DET_EVICTED,
+                    rej,
+                    rej_reason,
+                    rej_detail,
+                    rej_have,
+                    rej_count,
+                    nr,
+                )
                 g_alive[o] = False
                 alive -= 1
                 d.pop(g_key[o])

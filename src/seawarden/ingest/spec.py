@@ -76,6 +76,17 @@ _BASE = (
     Field(T.RADIO, 149, 19),
 )
 
+# Types 18 and 19: the class B position report.
+_POS_B = (
+    Field(T.SOG_KN, 46, 10, "u", 0.1, 1023),
+    Field(T.POS_ACC, 56, 1, "b"),
+    Field(T.LON, 57, 28, "i", _LON28, 181 * 600_000),
+    Field(T.LAT, 85, 27, "i", _LAT27, 91 * 600_000),
+    Field(T.COG_DEG, 112, 12, "u", 0.1, 3600),
+    Field(T.HEADING_DEG, 124, 9, "u", 1.0, 511),
+    Field(T.SECOND, 133, 6, "u", 1.0, 60),
+)
+
 LAYOUTS: Final[tuple[Layout, ...]] = (
     Layout("1", 1, 149, _HEAD + _pos_a(38)),
     Layout("2", 2, 149, _HEAD + _pos_a(38)),
@@ -132,14 +143,8 @@ LAYOUTS: Final[tuple[Layout, ...]] = (
         18,
         148,
         _HEAD
+        + _POS_B
         + (
-            Field(T.SOG_KN, 46, 10, "u", 0.1, 1023),
-            Field(T.POS_ACC, 56, 1, "b"),
-            Field(T.LON, 57, 28, "i", _LON28, 181 * 600_000),
-            Field(T.LAT, 85, 27, "i", _LAT27, 91 * 600_000),
-            Field(T.COG_DEG, 112, 12, "u", 0.1, 3600),
-            Field(T.HEADING_DEG, 124, 9, "u", 1.0, 511),
-            Field(T.SECOND, 133, 6, "u", 1.0, 60),
             Field(T.REGIONAL, 139, 2),
             Field(T.CS_UNIT, 141, 1, "b"),
             Field(T.DISPLAY, 142, 1, "b"),
@@ -156,14 +161,8 @@ LAYOUTS: Final[tuple[Layout, ...]] = (
         19,
         307,
         _HEAD
+        + _POS_B
         + (
-            Field(T.SOG_KN, 46, 10, "u", 0.1, 1023),
-            Field(T.POS_ACC, 56, 1, "b"),
-            Field(T.LON, 57, 28, "i", _LON28, 181 * 600_000),
-            Field(T.LAT, 85, 27, "i", _LAT27, 91 * 600_000),
-            Field(T.COG_DEG, 112, 12, "u", 0.1, 3600),
-            Field(T.HEADING_DEG, 124, 9, "u", 1.0, 511),
-            Field(T.SECOND, 133, 6, "u", 1.0, 60),
             Field(T.REGIONAL, 139, 4),
             Field(T.SHIPNAME, 143, 120, "t"),
             Field(T.SHIP_TYPE, 263, 8, "u", 1.0, 0),
