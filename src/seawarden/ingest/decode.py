@@ -350,10 +350,18 @@ def decode_payloads(
 def _with_name_ext(name: pa.Array, ext: pa.Array, layout: NDArray[np.int16]) -> pa.Array:
     """Type 21 names continue in the name extension field, but only when the 20-character
     name is full (AIVDM.adoc): after an '@' the extension bits are garbage."""
-    is21 = layout == spec.LAYOUT_BY_NAME["21"]
-    if not is21.any():
+    cand = np.flatnonzero(layout == spec.LAYOUT_BY_NAME["21"])
+    if len(cand) == 0:
         return name
-    full = pc.and_(pc.and_(pa.array(is21), pc.is_valid(ext)), pc.equal(pc.utf8_length(name), 20))
-    full = pc.fill_null(full, False)
-    joined = pc.binary_join_element_wise(name, pc.fill_null(ext, ""), "")
-    return pc.if_else(full, joined, name)
+    idx = pa.array(cand)
+    names = name.take(idx).to_pylist()  # aids to navigation are few
+    exts = ext.take(idx).to_pylist()
+    mask = np.zeros(len(name), np.bool_)
+    joined = []
+    for i, nm, ex in zip(cand.tolist(), names, exts, strict=True):
+        if nm is not None and ex and len(nm) == 20:
+            mask[i] = True
+            joined.append(nm + ex)
+    if not joined:
+        return name
+    return pc.replace_with_mask(name, pa.array(mask), pa.array(joined, pa.string()))
