@@ -1,0 +1,208 @@
+"""The detection engine: one pure ``step(state, positions) -> (state, events)`` for a live
+stream of micro-batches and for years of history alike.
+
+Fixes wait in a reorder buffer until the watermark (the latest source time seen, less the
+allowed lateness) passes them; then they are released to every detector sorted by vessel and
+time. So any split of the same input into micro-batches, with fixes out of order by less than
+the lateness, releases the same fixes in the same order and gives the same events. Fixes that
+arrive after the watermark has passed them are counted (``too_late``) and offered to the
+detectors that can revise what they already said (the gap detector withdraws or splits a gap).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from seawarden import types as T
+from seawarden.detect.base import Context, Detector, Dictionaries, Fixes
+from seawarden.detect.events import Event
+
+NO_WATERMARK = np.iinfo(np.int64).min
+
+
+@dataclass
+class EngineState:
+    slots: dict[int, int] = field(default_factory=dict)
+    dicts: Dictionaries = field(default_factory=Dictionaries)
+    buffer: Fixes = field(default_factory=Fixes.empty)
+    watermark_us: int = NO_WATERMARK
+    max_t_us: int = NO_WATERMARK
+    detectors: dict[str, Any] = field(default_factory=dict)
+    identities: pa.Table | None = None  # identity reports waiting for the watermark
+    stats: dict[str, int] = field(
+        default_factory=lambda: {"positions": 0, "untimed": 0, "too_late": 0, "released": 0}
+    )
+
+
+def _codes(col: pa.ChunkedArray | pa.Array, dicts: Dictionaries, which: str) -> np.ndarray:
+    enc = pc.dictionary_encode(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
+    index = dicts.codes([str(v) for v in enc.dictionary.to_pylist()], which)
+    table = np.array([index[str(v)] for v in enc.dictionary.to_pylist()], np.int64)
+    return table[enc.indices.to_numpy(zero_copy_only=False)]
+
+
+def to_fixes(positions: pa.Table, state: EngineState) -> Fixes:
+    """Positions (POSITION_SCHEMA) to fixes; rows without a source time or a position are
+    counted and left out (they cannot be placed on a track)."""
+    n_in = positions.num_rows
+    ok = pc.and_(
+        pc.and_(pc.is_valid(positions[T.T_UTC]), pc.is_valid(positions[T.LAT])),
+        pc.is_valid(positions[T.LON]),
+    )
+    pos = positions.filter(ok)
+    state.stats["positions"] += n_in
+    state.stats["untimed"] += n_in - pos.num_rows
+    if pos.num_rows == 0:
+        return Fixes.empty()
+    mmsi = pos[T.MMSI].to_numpy().astype(np.int64)
+    uniq, inv = np.unique(mmsi, return_inverse=True)
+    slots = state.slots
+    for m in uniq.tolist():
+        if m not in slots:
+            slots[m] = len(slots)
+    slot_of = np.array([slots[m] for m in uniq.tolist()], np.int64)
+
+    def f(name: str, fill: float) -> np.ndarray:
+        return np.asarray(pos[name].fill_null(fill).to_numpy(), np.float64)
+
+    def i(name: str) -> np.ndarray:
+        return pos[name].fill_null(-1).to_numpy().astype(np.int64)
+
+    return Fixes(
+        slot=slot_of[inv],
+        mmsi=mmsi,
+        t_us=pos[T.T_UTC].cast(pa.int64()).to_numpy(),
+        lat=f(T.LAT, np.nan),
+        lon=f(T.LON, np.nan),
+        sog_kn=f(T.SOG_KN, np.nan),
+        cog_deg=f(T.COG_DEG, np.nan),
+        heading_deg=i(T.HEADING_DEG),
+        nav_status=i(T.NAV_STATUS),
+        msg_type=i(T.MSG_TYPE),
+        key=pos[T.MSG_KEY].to_numpy(),
+        source=_codes(pos[T.SOURCE], state.dicts, "sources"),
+        owner=_codes(pos[T.OWNER], state.dicts, "owners"),
+        rel=_codes(pos[T.REL_TO], state.dicts, "rels"),
+    )
+
+
+@dataclass
+class Engine:
+    """Detectors plus the reorder buffer's lateness; the state lives outside (pure steps)."""
+
+    detectors: list[Detector]
+    lateness_s: float = 600.0
+    context: Context | None = None
+
+    def start(self) -> EngineState:
+        st = EngineState()
+        for d in self.detectors:
+            st.detectors[d.name] = d.start()
+        return st
+
+    def _release(
+        self, state: EngineState, fixes: Fixes, now_us: int, final: bool = False
+    ) -> list[Event]:
+        events: list[Event] = []
+        if len(fixes):
+            order = np.lexsort((fixes.t_us, fixes.slot))
+            fixes = fixes.take(order)
+        state.stats["released"] += len(fixes)
+        idents = self._release_identities(state, now_us, final)
+        for d in self.detectors:
+            state.detectors[d.name], ev = d.step(
+                state.detectors[d.name], fixes, now_us, state.dicts, self.context
+            )
+            events.extend(ev)
+            on_ident = getattr(d, "identities", None)
+            if on_ident is not None and idents is not None and idents.num_rows:
+                state.detectors[d.name], ev = on_ident(
+                    state.detectors[d.name], idents, state.dicts, self.context
+                )
+                events.extend(ev)
+        return events
+
+    def _release_identities(self, state: EngineState, now_us: int, final: bool) -> pa.Table | None:
+        """Identity reports (IDENTITY_SCHEMA) released with the same watermark, sorted by
+        vessel and time; reports without a source time wait for the end of the input."""
+        tab = state.identities
+        if tab is None or tab.num_rows == 0:
+            return None
+        t = tab[T.T_UTC].cast(pa.int64()).to_numpy(zero_copy_only=False)
+        t = np.where(np.isnan(t), np.iinfo(np.int64).max, t) if t.dtype.kind == "f" else t
+        ready = np.ones(len(t), np.bool_) if final else (t <= now_us)
+        out = tab.filter(pa.array(ready))
+        state.identities = tab.filter(pa.array(~ready))
+        return out.sort_by([(T.MMSI, "ascending"), (T.T_UTC, "ascending")])
+
+    def step(
+        self, state: EngineState, positions: pa.Table, identities: pa.Table | None = None
+    ) -> tuple[EngineState, list[Event]]:
+        """Add positions (and identity reports); release what the watermark has passed;
+        return event updates."""
+        if identities is not None and identities.num_rows:
+            state.identities = (
+                identities
+                if state.identities is None
+                else pa.concat_tables([state.identities, identities])
+            )
+        fx = to_fixes(positions, state)
+        events: list[Event] = []
+        if len(fx):
+            late = fx.t_us <= state.watermark_us
+            if late.any():
+                state.stats["too_late"] += int(late.sum())
+                events.extend(self._late(state, fx.take(late)))
+                fx = fx.take(~late)
+        if len(fx):
+            state.max_t_us = max(state.max_t_us, int(fx.t_us.max()))
+            state.buffer = Fixes.concat([state.buffer, fx])
+        if state.max_t_us == NO_WATERMARK:
+            return state, events
+        wm = state.max_t_us - int(self.lateness_s * 1_000_000)
+        if wm <= state.watermark_us:
+            return state, events
+        ready = state.buffer.t_us <= wm
+        out = state.buffer.take(ready)
+        state.buffer = state.buffer.take(~ready)
+        state.watermark_us = wm
+        events.extend(self._release(state, out, wm))
+        return state, events
+
+    def _late(self, state: EngineState, fixes: Fixes) -> list[Event]:
+        events: list[Event] = []
+        order = np.lexsort((fixes.t_us, fixes.slot))
+        fixes = fixes.take(order)
+        for d in self.detectors:
+            late = getattr(d, "late", None)
+            if late is not None:
+                state.detectors[d.name], ev = late(
+                    state.detectors[d.name], fixes, state.dicts, self.context
+                )
+                events.extend(ev)
+        return events
+
+    def finish(self, state: EngineState) -> tuple[EngineState, list[Event]]:
+        """End of input: release everything. Events still open stay open (closed later)."""
+        out = state.buffer
+        state.buffer = Fixes.empty()
+        if state.max_t_us == NO_WATERMARK:
+            if state.identities is not None and state.identities.num_rows:
+                return state, self._release(state, out, 0, final=True)
+            return state, []
+        state.watermark_us = max(state.watermark_us, state.max_t_us)
+        return state, self._release(state, out, state.watermark_us, final=True)
+
+    def run(
+        self, positions: pa.Table, identities: pa.Table | None = None
+    ) -> tuple[EngineState, list[Event]]:
+        """Batch: one step and finish."""
+        st = self.start()
+        st, ev1 = self.step(st, positions, identities)
+        st, ev2 = self.finish(st)
+        return st, ev1 + ev2
