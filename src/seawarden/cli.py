@@ -293,6 +293,78 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from seawarden.analyze import analyze, write_events
+    from seawarden.store import open_store
+
+    store = open_store(args.data)
+    try:
+        rep = analyze(
+            store,
+            args.inputs,
+            owner=args.owner,
+            rel_to=args.rel,
+            source=args.source,
+            fmt=args.format,
+            zones=args.zones,
+            config=args.config,
+            preset=args.preset,
+        )
+    finally:
+        store.close()
+    if args.out:
+        write_events(args.out, rep.events)
+    c = rep.load.counters
+    st = rep.engine_stats
+    print(
+        f"analyzed {c.lines:,} lines: {c.messages:,} messages, {st.get('released', 0):,} "
+        f"positions through the detectors ({st.get('untimed', 0):,} without time or position, "
+        f"{st.get('too_late', 0):,} too late) in {rep.seconds:.2f} s"
+    )
+    rows = rep.summary()
+    if rows:
+        cols = ["type", "events", "open", "closed", "withdrawn", "published"]
+        _print_table([{k: r.get(k, 0) for k in cols} for r in rows], cols)
+    else:
+        print("no events")
+    if args.out:
+        print(f"events written to {args.out}")
+    return 0
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    import json as _json
+
+    from seawarden.store import open_store
+
+    store = open_store(args.data)
+    try:
+        tab = store.events(args.type, args.mmsi, _parse_time(args.since), viewer=args.viewer)
+    finally:
+        store.close()
+    from seawarden.detect.events import from_table
+
+    events = from_table(tab)
+    if args.json:
+        for e in events:
+            print(_json.dumps(e.as_json(), ensure_ascii=False))
+        return 0
+    rows = [
+        {
+            "id": e.id,
+            "type": e.type,
+            "status": e.status,
+            "start": e.as_json()["start"],
+            "end": e.as_json()["end"],
+            "vessels": " ".join(str(v) for v in e.vessels),
+            "published": e.published,
+        }
+        for e in events
+    ]
+    _print_table(rows, ["id", "type", "status", "start", "end", "vessels", "published"])
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from seawarden.demo import run_demo
 
@@ -377,6 +449,28 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--limit", type=int, default=50, help="rows to print (0 = all)")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_quarantine)
+
+    a = sub.add_parser("analyze", help="ingest inputs and run every detector")
+    a.add_argument("inputs", nargs="+", metavar="INPUT")
+    _data_arg(a)
+    a.add_argument("--zones", action="append", default=None, metavar="FILE.geojson")
+    a.add_argument("--config", default=None, metavar="FILE.toml", help="detector parameters")
+    a.add_argument("--preset", default=None, help="a named set of published definitions")
+    a.add_argument("--out", default=None, help="write events to .jsonl/.geojson/.csv/.parquet")
+    a.add_argument("--source", default=None)
+    a.add_argument("--owner", default="JOINT")
+    a.add_argument("--rel", default="ALL")
+    a.add_argument("--format", default="auto", choices=["auto", "nmea", "marinecadastre", "dma"])
+    a.set_defaults(func=cmd_analyze)
+
+    ev = sub.add_parser("events", help="events found so far")
+    _data_arg(ev)
+    _viewer_arg(ev)
+    ev.add_argument("--type", default=None)
+    ev.add_argument("--mmsi", type=int, default=None)
+    ev.add_argument("--since", default=None, help="ISO 8601 (no offset = UTC)")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=cmd_events)
 
     dm = sub.add_parser("demo", help="ingest the bundled sample feeds and show what was found")
     _data_arg(dm)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyarrow as pa
 
@@ -93,3 +94,47 @@ def track(
         )
         k += 1
     return out
+
+
+def final_events(updates: list[Any]) -> dict[str, Any]:
+    """The latest update of every event, by id."""
+    out: dict[str, Any] = {}
+    for e in updates:
+        out[e.id] = e
+    return out
+
+
+def run_stream(
+    engine: Any,
+    positions: pa.Table,
+    cuts: list[int],
+    shuffle_seed: int | None = None,
+    identities: pa.Table | None = None,
+) -> dict[str, Any]:
+    """Feed ``positions`` (sorted by time) in micro-batches cut at ``cuts``; rows inside each
+    micro-batch are shuffled (late data within the batch, within the engine's lateness when
+    batches are short). Returns the final events by id."""
+    import random
+
+    n = positions.num_rows
+    bounds = [0] + sorted({c for c in cuts if 0 < c < n}) + [n]
+    st = engine.start()
+    updates: list[Any] = []
+    rng = random.Random(shuffle_seed)
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        idx = list(range(a, b))
+        if shuffle_seed is not None:
+            rng.shuffle(idx)
+        part = positions.take(pa.array(idx, pa.int64()))
+        st, ev = engine.step(st, part, identities if a == 0 else None)
+        updates.extend(ev)
+    st, ev = engine.finish(st)
+    updates.extend(ev)
+    return final_events(updates)
+
+
+def comparable(events: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    return {
+        k: (e.status, e.start_us, e.end_us, e.vessels, e.published, repr(sorted(e.metrics.items())))
+        for k, e in events.items()
+    }

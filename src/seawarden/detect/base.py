@@ -75,6 +75,18 @@ class Dictionaries:
     sources: list[str] = field(default_factory=list)
     owners: list[str] = field(default_factory=list)
     rels: list[str] = field(default_factory=list)
+    # Latest released source time per source code: how far each feed's coverage reaches
+    # (a vessel is only "silent" relative to the feeds that kept receiving).
+    source_end_us: dict[int, int] = field(default_factory=dict)
+
+    def coverage_end(self, source_codes: NDArray[np.int64], now_us: int) -> NDArray[np.int64]:
+        """For each source code, the latest released time of that feed (at most now_us)."""
+        if len(self.sources) == 0:
+            return np.full(len(source_codes), now_us, np.int64)
+        ends = np.full(len(self.sources), now_us, np.int64)
+        for code, t in self.source_end_us.items():
+            ends[code] = min(t, now_us)
+        return np.where(source_codes >= 0, ends[np.maximum(source_codes, 0)], now_us)
 
     def codes(self, values: list[str], which: str) -> dict[str, int]:
         table: list[str] = getattr(self, which)

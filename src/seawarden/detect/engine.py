@@ -113,6 +113,11 @@ class Engine:
             order = np.lexsort((fixes.t_us, fixes.slot))
             fixes = fixes.take(order)
         state.stats["released"] += len(fixes)
+        if len(fixes):
+            ends = state.dicts.source_end_us
+            for code in np.unique(fixes.source).tolist():
+                t_max = int(fixes.t_us[fixes.source == code].max())
+                ends[code] = max(ends.get(code, t_max), t_max)
         idents = self._release_identities(state, now_us, final)
         for d in self.detectors:
             state.detectors[d.name], ev = d.step(
@@ -123,6 +128,12 @@ class Engine:
             if on_ident is not None and idents is not None and idents.num_rows:
                 state.detectors[d.name], ev = on_ident(
                     state.detectors[d.name], idents, state.dicts, self.context
+                )
+                events.extend(ev)
+            on_finish = getattr(d, "finish", None)
+            if final and on_finish is not None:
+                state.detectors[d.name], ev = on_finish(
+                    state.detectors[d.name], now_us, state.dicts, self.context
                 )
                 events.extend(ev)
         return events

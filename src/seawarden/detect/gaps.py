@@ -5,7 +5,8 @@ Global Fishing Watch (Welch et al. 2022).
 
 A gap still open at the watermark is an open event, closed when the vessel reappears (same id).
 A fix that arrives after its time was released (too late) and falls inside a reported gap
-withdraws that event and reports what remains of it.
+revises it (it now ends at that fix) or withdraws it (what is left is below the threshold); the
+part after the fix, if still a gap, is a new event.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from seawarden.detect.base import (
     Params,
     haversine_km,
 )
-from seawarden.detect.events import CLOSED, OPEN, WITHDRAWN, Event
+from seawarden.detect.events import CLOSED, OPEN, REVISED, WITHDRAWN, Event
 
 RING = 32  # timestamps kept per vessel for the "well received before" count
 NONE = np.iinfo(np.int64).min
@@ -38,6 +39,9 @@ class GapParams(Params):
     disabling_min_shore_nm: float = 50.0
     disabling_min_positions: int = 14
     disabling_lookback_h: float = 12.0
+    # A vessel silent for longer than this at the end of the data has left coverage (or the
+    # inputs are from different periods): its silence is not reported as an open gap.
+    max_open_h: float = 240.0
 
 
 @dataclass
@@ -259,21 +263,41 @@ class GapDetector:
             st.last_source[sl] = fx.source[last]
             st.last_mmsi[sl] = fx.mmsi[last]
             st.open_emitted[sl] = False
-        # Gaps still open at the watermark.
-        if st.n:
-            silent = np.flatnonzero(
-                (st.last_t != NONE) & (now_us - st.last_t > min_gap) & ~st.open_emitted[: st.n]
-            )
-            look = int(p.disabling_lookback_h * H_US)
-            for s in silent.tolist():
-                a = self._carried(st, s)
-                before = int(np.count_nonzero((st.ring[s] != NONE) & (st.ring[s] >= a.t_us - look)))
-                st.open_emitted[s] = True
-                st.reported.setdefault(s, {})[a.t_us] = (a, None)
-                events.append(
-                    self._event(st, s, int(st.last_mmsi[s]), a, None, now_us, before, dicts, ctx)
-                )
+        events.extend(self._open_gaps(st, now_us, dicts, ctx, refresh=False))
         return st, events
+
+    def _open_gaps(
+        self, st: GapState, now_us: int, dicts: Dictionaries, ctx: Context | None, refresh: bool
+    ) -> list[Event]:
+        """Vessels silent for longer than the minimum gap while their feed kept receiving:
+        open gaps (end null). ``refresh`` re-reports those already reported (at the end of
+        the input, so their duration is measured to the same instant in stream and batch)."""
+        if st.n == 0:
+            return []
+        p = self.params
+        min_gap = int(p.min_gap_h * H_US)
+        look = int(p.disabling_lookback_h * H_US)
+        seen = st.last_t != NONE
+        end = dicts.coverage_end(st.last_source[: st.n], now_us)
+        silence = end - st.last_t
+        cand = seen & (silence > min_gap) & (silence <= int(p.max_open_h * H_US))
+        if not refresh:
+            cand &= ~st.open_emitted[: st.n]
+        events = []
+        for s in np.flatnonzero(cand).tolist():
+            a = self._carried(st, s)
+            before = int(np.count_nonzero((st.ring[s] != NONE) & (st.ring[s] >= a.t_us - look)))
+            st.open_emitted[s] = True
+            st.reported.setdefault(s, {})[a.t_us] = (a, None)
+            events.append(
+                self._event(st, s, int(st.last_mmsi[s]), a, None, int(end[s]), before, dicts, ctx)
+            )
+        return events
+
+    def finish(
+        self, st: GapState, now_us: int, dicts: Dictionaries, ctx: Context | None
+    ) -> tuple[GapState, list[Event]]:
+        return st, self._open_gaps(st, now_us, dicts, ctx, refresh=True)
 
     def late(
         self, st: GapState, fx: Fixes, dicts: Dictionaries, ctx: Context | None
@@ -291,13 +315,18 @@ class GapDetector:
                 if not (a.t_us < t and (end_t is None or t < end_t)):
                     continue
                 mmsi = int(fx.mmsi[i])
-                old = self._event(st, s, mmsi, a, b, t, 0, dicts, ctx, status=WITHDRAWN)
-                events.append(old)
                 del st.reported[s][start]
                 mid = self._fix(fx, i)
                 if t - a.t_us > min_gap:
+                    # Same start, same id: the gap is revised (it ends earlier).
                     st.reported[s][a.t_us] = (a, mid)
-                    events.append(self._event(st, s, mmsi, a, mid, t, 0, dicts, ctx))
+                    events.append(
+                        self._event(st, s, mmsi, a, mid, t, 0, dicts, ctx, status=REVISED)
+                    )
+                else:
+                    events.append(
+                        self._event(st, s, mmsi, a, b, t, 0, dicts, ctx, status=WITHDRAWN)
+                    )
                 if b is not None and b.t_us - t > min_gap:
                     st.reported[s][t] = (mid, b)
                     events.append(self._event(st, s, mmsi, mid, b, t, 0, dicts, ctx))

@@ -64,6 +64,16 @@ class Store(Protocol):
 
     def quarantine(self, reason: str | None = None, viewer: str | None = None) -> pa.Table: ...
 
+    def upsert_events(self, events: pa.Table) -> int: ...
+
+    def events(
+        self,
+        type: str | None = None,
+        mmsi: int | None = None,
+        since: datetime | None = None,
+        viewer: str | None = None,
+    ) -> pa.Table: ...
+
     def quarantine_by_reason(self, viewer: str | None = None) -> dict[str, int]: ...
 
     def runs(self) -> pa.Table: ...

@@ -56,6 +56,14 @@ _DDL = {
             {T.REASON} VARCHAR NOT NULL, {T.DETAIL} VARCHAR, {T.RAW} BLOB NOT NULL,
             {T.OWNER} VARCHAR NOT NULL, {T.REL_TO} VARCHAR NOT NULL,
             {T.MSG_KEY} UBIGINT NOT NULL)""",
+    "events": f"""
+        CREATE TABLE IF NOT EXISTS events (
+            id VARCHAR NOT NULL, type VARCHAR NOT NULL, status VARCHAR NOT NULL,
+            start TIMESTAMPTZ NOT NULL, "end" TIMESTAMPTZ, vessels INTEGER[] NOT NULL,
+            {T.LAT} DOUBLE, {T.LON} DOUBLE, metrics JSON NOT NULL, detector VARCHAR NOT NULL,
+            detector_version VARCHAR NOT NULL, params JSON NOT NULL, evidence JSON NOT NULL,
+            published BOOLEAN NOT NULL, {T.OWNER} VARCHAR NOT NULL, {T.REL_TO} VARCHAR NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL)""",
     "ingest_runs": """
         CREATE TABLE IF NOT EXISTS ingest_runs (
             run_id VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, inputs VARCHAR NOT NULL,
@@ -228,6 +236,49 @@ class EmbeddedStore:
                 json.dumps(added.__dict__),
             ],
         )
+
+    def upsert_events(self, events: pa.Table) -> int:
+        """Store event updates (EVENT_SCHEMA); an id already stored is replaced: the latest
+        status of an event wins. Returns the number of rows written."""
+        if events.num_rows == 0:
+            return 0
+        now = datetime.now(UTC)
+        self.con.register("_ev", events)
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.con.execute("DELETE FROM events WHERE id IN (SELECT id FROM _ev)")
+            self.con.execute("INSERT INTO events SELECT *, ? FROM _ev", [now])
+            self.con.execute("COMMIT")
+        except Exception:
+            self.con.execute("ROLLBACK")
+            raise
+        finally:
+            self.con.unregister("_ev")
+        return events.num_rows
+
+    def events(
+        self,
+        type: str | None = None,
+        mmsi: int | None = None,
+        since: datetime | None = None,
+        viewer: str | None = None,
+    ) -> pa.Table:
+        where = [_visible(viewer)]
+        args: list[object] = []
+        if type is not None:
+            where.append("type = ?")
+            args.append(type)
+        if mmsi is not None:
+            where.append("list_contains(vessels, ?)")
+            args.append(int(mmsi))
+        if since is not None:
+            where.append('coalesce("end", start) >= ?')
+            args.append(since)
+        sql = (
+            f"SELECT * EXCLUDE (updated_at) FROM events WHERE {' AND '.join(where)} "
+            "ORDER BY start, id"
+        )
+        return self.con.sql(sql, params=args).to_arrow_table()
 
     # --- reads --------------------------------------------------------------------------
     def positions(
