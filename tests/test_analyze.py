@@ -1,0 +1,116 @@
+"""`seawarden analyze` and `seawarden events`: ingest, detect, store, write, query."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from pyais import encode_dict
+
+from seawarden.cli import main
+
+
+def _tag(c: int, station: str = "r1") -> str:
+    body = f"s:{station},c:{c}"
+    x = 0
+    for ch in body.encode():
+        x ^= ch
+    return f"\\{body}*{x:02X}\\"
+
+
+def _pos(mmsi: int, lat: float, lon: float, t: int, station: str = "r1") -> str:
+    data = {"type": 1, "mmsi": mmsi, "lat": lat, "lon": lon, "speed": 8.0, "course": 90.0}
+    (sentence,) = encode_dict(data, talker_id="AI", radio_channel="A")
+    return _tag(t, station) + sentence
+
+
+@pytest.fixture
+def feed(tmp_path: Path) -> Path:
+    """Vessel 224000001 goes silent for 7 h; 224000002 keeps the feed alive."""
+    t0 = 1_772_323_200  # 2026-03-01T00:00:00Z
+    lines = [_pos(224000001, 36.0, -5.0, t0), _pos(224000001, 36.01, -5.0, t0 + 600)]
+    lines += [_pos(224000002, 37.0, -4.0, t0 + k * 1800) for k in range(0, 20)]
+    lines += [_pos(224000001, 36.2, -5.1, t0 + 600 + 7 * 3600)]
+    p = tmp_path / "feed.nmea"
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
+def test_analyze_writes_events_in_every_format_and_stores_them(
+    feed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "d"
+    out = tmp_path / "ev.jsonl"
+    assert main(["analyze", str(feed), "--data", str(data), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "gap" in text
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    gaps = [r for r in rows if r["type"] == "gap" and r["vessels"] == [224000001]]
+    assert len(gaps) == 1
+    g = gaps[0]
+    assert set(g) >= {
+        "id", "type", "status", "start", "end", "vessels", "position", "metrics",
+        "detector", "owner", "rel_to", "published",
+    }  # fmt: skip
+    assert g["status"] == "closed" and g["start"] == "2026-03-01T00:10:00Z"
+    assert g["end"] == "2026-03-01T07:10:00Z"
+    assert g["metrics"]["durationHours"] == 7.0
+    assert g["detector"]["name"] == "gap" and g["detector"]["params"]["min_gap_h"] == 6.0
+    assert set(g["position"]) == {"lat", "lon"}
+    # Stored and queryable.
+    assert main(["events", "--data", str(data), "--type", "gap", "--json"]) == 0
+    stored = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [s["id"] for s in stored if s["vessels"] == [224000001]] == [g["id"]]
+    assert main(["events", "--data", str(data), "--mmsi", "224000002", "--json"]) == 0
+    assert capsys.readouterr().out.strip() == ""
+    # Re-analysing the same input keeps one event per id.
+    assert main(["analyze", str(feed), "--data", str(data)]) == 0
+    capsys.readouterr()
+    assert main(["events", "--data", str(data), "--json"]) == 0
+    again = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert sorted(e["id"] for e in again) == sorted(e["id"] for e in stored)
+    # Other formats.
+    for suffix in (".geojson", ".csv", ".parquet"):
+        path = tmp_path / f"ev{suffix}"
+        assert main(["analyze", str(feed), "--data", str(data), "--out", str(path)]) == 0
+        if suffix == ".geojson":
+            fc = json.loads(path.read_text())
+            assert fc["type"] == "FeatureCollection"
+            lon, lat = fc["features"][0]["geometry"]["coordinates"]
+            assert -6 < lon < -3 and 35 < lat < 38
+        elif suffix == ".csv":
+            with path.open() as fh:
+                recs = list(csv.DictReader(fh))
+            assert recs and recs[0]["type"] == "gap"
+        else:
+            assert pq.read_table(path).num_rows >= 1
+
+
+def test_analyze_config_errors_name_the_problem(
+    feed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "c.toml"
+    bad.write_text("[gap]\nmin_gap_hours = 3\n")
+    assert main(["analyze", str(feed), "--data", str(tmp_path / "d"), "--config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "min_gap_hours" in err and "min_gap_h" in err
+    bad.write_text("[gapp]\nmin_gap_h = 3\n")
+    assert main(["analyze", str(feed), "--data", str(tmp_path / "d"), "--config", str(bad)]) == 2
+    assert "unknown section [gapp]" in capsys.readouterr().err
+    assert main(["analyze", str(feed), "--data", str(tmp_path / "d"), "--preset", "nope"]) == 2
+    assert "unknown preset" in capsys.readouterr().err
+
+
+def test_config_changes_the_threshold(
+    feed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[gap]\nmin_gap_h = 8\n")
+    out = tmp_path / "ev.jsonl"
+    args = ["analyze", str(feed), "--data", str(tmp_path / "d"), "--config", str(cfg)]
+    assert main([*args, "--out", str(out)]) == 0
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r for r in rows if r["vessels"] == [224000001]] == []
