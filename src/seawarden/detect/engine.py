@@ -29,7 +29,9 @@ NO_WATERMARK = np.iinfo(np.int64).min
 class EngineState:
     slots: dict[int, int] = field(default_factory=dict)
     dicts: Dictionaries = field(default_factory=Dictionaries)
-    buffer: Fixes = field(default_factory=Fixes.empty)
+    # Fixes waiting for the watermark, as the chunks they came in (each released whole when
+    # its latest fix is passed, so in-order feeds cost no copying).
+    buffer: list[Fixes] = field(default_factory=list)
     watermark_us: int = NO_WATERMARK
     max_t_us: int = NO_WATERMARK
     detectors: dict[str, Any] = field(default_factory=dict)
@@ -172,16 +174,26 @@ class Engine:
                 fx = fx.take(~late)
         if len(fx):
             state.max_t_us = max(state.max_t_us, int(fx.t_us.max()))
-            state.buffer = Fixes.concat([state.buffer, fx])
+            state.buffer.append(fx)
         if state.max_t_us == NO_WATERMARK:
             return state, events
         wm = state.max_t_us - int(self.lateness_s * 1_000_000)
         if wm <= state.watermark_us:
             return state, events
-        ready = state.buffer.t_us <= wm
-        out = state.buffer.take(ready)
-        state.buffer = state.buffer.take(~ready)
+        ready: list[Fixes] = []
+        keep: list[Fixes] = []
+        for chunk in state.buffer:
+            if chunk.t_us.max() <= wm:
+                ready.append(chunk)
+            elif chunk.t_us.min() > wm:
+                keep.append(chunk)
+            else:
+                due = chunk.t_us <= wm
+                ready.append(chunk.take(due))
+                keep.append(chunk.take(~due))
+        state.buffer = keep
         state.watermark_us = wm
+        out = Fixes.concat(ready) if ready else Fixes.empty()
         events.extend(self._release(state, out, wm))
         return state, events
 
@@ -200,8 +212,8 @@ class Engine:
 
     def finish(self, state: EngineState) -> tuple[EngineState, list[Event]]:
         """End of input: release everything. Events still open stay open (closed later)."""
-        out = state.buffer
-        state.buffer = Fixes.empty()
+        out = Fixes.concat(state.buffer) if state.buffer else Fixes.empty()
+        state.buffer = []
         if state.max_t_us == NO_WATERMARK:
             if state.identities is not None and state.identities.num_rows:
                 return state, self._release(state, out, 0, final=True)
