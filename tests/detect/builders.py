@@ -134,7 +134,10 @@ def run_stream(
 
 
 def comparable(events: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """Events as comparable tuples. Withdrawn ones are left out: a stream may report an open
+    event that later data withdraws, which one batch never reports at all."""
     return {
         k: (e.status, e.start_us, e.end_us, e.vessels, e.published, repr(sorted(e.metrics.items())))
         for k, e in events.items()
+        if e.status != "withdrawn"
     }

@@ -145,7 +145,9 @@ class Detector(Protocol):
 
     name: ClassVar[str]
     version: ClassVar[str]
-    params: Params
+
+    @property
+    def params(self) -> Params: ...
 
     def start(self) -> Any: ...
 

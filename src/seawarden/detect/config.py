@@ -28,12 +28,28 @@ from seawarden.errors import ConfigError
 # name -> (module, detector class, params class); modules are imported when first used.
 REGISTRY: dict[str, tuple[str, str, str]] = {
     "gap": ("seawarden.detect.gaps", "GapDetector", "GapParams"),
+    "loitering": ("seawarden.detect.loitering", "LoiteringDetector", "LoiteringParams"),
+    "encounter": ("seawarden.detect.encounters", "EncounterDetector", "EncounterParams"),
 }
 
-# Named presets: detector name -> parameter overrides.
-PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    "default": {},
-}
+
+def _encounter_presets() -> dict[str, dict[str, dict[str, Any]]]:
+    from seawarden.detect.encounters import PRESETS as ENCOUNTER
+
+    base = dataclasses.asdict(ENCOUNTER["gfw"])
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, params in ENCOUNTER.items():
+        if name == "gfw":
+            continue
+        values = dataclasses.asdict(params)
+        out[f"encounter-{name.replace('_', '-')}"] = {
+            "encounter": {k: v for k, v in values.items() if base[k] != v}
+        }
+    return out
+
+
+# Named presets: detector name -> parameter overrides ("default" is DESIGN.md's definitions).
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {"default": {}, **_encounter_presets()}
 
 ENGINE_DEFAULTS: dict[str, Any] = {"lateness_s": 600.0}
 

@@ -112,7 +112,8 @@ class Engine:
     ) -> list[Event]:
         events: list[Event] = []
         if len(fixes):
-            order = np.lexsort((fixes.t_us, fixes.slot))
+            # Ties in time are ordered by message key, so arrival order never matters.
+            order = np.lexsort((fixes.key, fixes.t_us, fixes.slot))
             fixes = fixes.take(order)
         state.stats["released"] += len(fixes)
         if len(fixes):
@@ -199,7 +200,7 @@ class Engine:
 
     def _late(self, state: EngineState, fixes: Fixes) -> list[Event]:
         events: list[Event] = []
-        order = np.lexsort((fixes.t_us, fixes.slot))
+        order = np.lexsort((fixes.key, fixes.t_us, fixes.slot))
         fixes = fixes.take(order)
         for d in self.detectors:
             late = getattr(d, "late", None)
