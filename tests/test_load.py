@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pyais import encode_dict
 
-from conftest import clean_samples
+from captures import clean_samples
 from seawarden import types as T
 from seawarden.demo import bundled_samples
 from seawarden.errors import FormatError, MarkingError, SourceError

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NMEA_CAPTURES
+from captures import NMEA_CAPTURES
 from seawarden.ingest import nmea as framing
 from seawarden.types import Reason
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from pyais.stream import IterMessages
 
-from conftest import NMEA_CAPTURES
+from captures import NMEA_CAPTURES
 from seawarden import types as T
 from seawarden.types import Reason
 

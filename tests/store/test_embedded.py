@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 from pyais import encode_dict
 
-from conftest import clean_samples
+from captures import clean_samples
 from seawarden import types as T
 from seawarden.errors import MarkingError
 from seawarden.load import load

@@ -30,6 +30,19 @@ REGISTRY: dict[str, tuple[str, str, str]] = {
     "gap": ("seawarden.detect.gaps", "GapDetector", "GapParams"),
     "loitering": ("seawarden.detect.loitering", "LoiteringDetector", "LoiteringParams"),
     "encounter": ("seawarden.detect.encounters", "EncounterDetector", "EncounterParams"),
+    "invalid_identity": (
+        "seawarden.detect.identity",
+        "InvalidIdentityDetector",
+        "InvalidIdentityParams",
+    ),
+    "identity_change": (
+        "seawarden.detect.identity",
+        "IdentityChangeDetector",
+        "IdentityChangeParams",
+    ),
+    "zone_entry": ("seawarden.detect.zones", "ZoneEntryDetector", "ZoneParams"),
+    "zone_exit": ("seawarden.detect.zones", "ZoneExitDetector", "ZoneParams"),
+    "could_have_reached": ("seawarden.detect.zones", "CouldHaveReachedDetector", "ReachParams"),
 }
 
 

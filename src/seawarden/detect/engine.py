@@ -123,16 +123,17 @@ class Engine:
                 ends[code] = max(ends.get(code, t_max), t_max)
         idents = self._release_identities(state, now_us, final)
         for d in self.detectors:
-            state.detectors[d.name], ev = d.step(
-                state.detectors[d.name], fixes, now_us, state.dicts, self.context
-            )
-            events.extend(ev)
+            # Identity reports first: fixes released with them may use what they declare.
             on_ident = getattr(d, "identities", None)
             if on_ident is not None and idents is not None and idents.num_rows:
                 state.detectors[d.name], ev = on_ident(
                     state.detectors[d.name], idents, state.dicts, self.context
                 )
                 events.extend(ev)
+            state.detectors[d.name], ev = d.step(
+                state.detectors[d.name], fixes, now_us, state.dicts, self.context
+            )
+            events.extend(ev)
             on_finish = getattr(d, "finish", None)
             if final and on_finish is not None:
                 state.detectors[d.name], ev = on_finish(

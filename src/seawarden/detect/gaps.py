@@ -39,9 +39,6 @@ class GapParams(Params):
     disabling_min_shore_nm: float = 50.0
     disabling_min_positions: int = 14
     disabling_lookback_h: float = 12.0
-    # A vessel silent for longer than this at the end of the data has left coverage (or the
-    # inputs are from different periods): its silence is not reported as an open gap.
-    max_open_h: float = 240.0
 
 
 @dataclass
@@ -280,7 +277,7 @@ class GapDetector:
         seen = st.last_t != NONE
         end = dicts.coverage_end(st.last_source[: st.n], now_us)
         silence = end - st.last_t
-        cand = seen & (silence > min_gap) & (silence <= int(p.max_open_h * H_US))
+        cand = seen & (silence > min_gap)
         if not refresh:
             cand &= ~st.open_emitted[: st.n]
         events = []
