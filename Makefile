@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	@echo "building the offline geography (land, shore distance; cached) ..."
+	$(BIN)/python -m seawarden.geo.build
 	@echo "compiling the decoder kernels once (cached for later runs) ..."
 	$(BIN)/seawarden decode src/seawarden/data/samples/orbcomm_tagblock_2014-12-10.nmea > /dev/null
 	touch $(STAMP)

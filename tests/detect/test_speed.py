@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -35,32 +36,36 @@ def of(events: list[Event], type_: str, mmsi: int | None = None) -> list[Event]:
     return [e for e in events if e.type == type_ and (mmsi is None or e.vessels == (mmsi,))]
 
 
-def ident(mmsi: int, ship_type: int, when: str = "00:00") -> dict[str, object]:
+def ident(mmsi: int, ship_type: int, when: str | datetime = "00:00") -> dict[str, object]:
+    """A static report (message type 5) declaring ``ship_type``."""
+    t = at(when) if isinstance(when, str) else when
     return {
         T.MMSI: mmsi,
-        T.T_UTC: at(when),
+        T.T_UTC: t,
         T.MSG_TYPE: 5,
         T.SHIP_TYPE: ship_type,
         T.SOURCE: "test",
-        T.RECEIVED_AT: at(when),
+        T.RECEIVED_AT: t,
         T.OWNER: "JOINT",
         T.REL_TO: "ALL",
-        T.MSG_KEY: mmsi,
+        T.MSG_KEY: mmsi ^ int(t.timestamp()),
     }
 
 
+def idents(*rows: dict[str, object]) -> pa.Table:
+    return pa.Table.from_pylist(list(rows), schema=T.IDENTITY_SCHEMA)
+
+
 def direct(
-    det: Any, rows: list[dict[str, object]], idents: list[dict[str, object]] = (), ctx: Any = None
+    det: Any, rows: list[dict[str, object]], ids: list[dict[str, object]] = (), ctx: Any = None
 ) -> list[Event]:
     """One detector, identity reports first, then all fixes in one step (as at the end)."""
     est = EngineState()
     fx = to_fixes(table(*rows), est)
     fx = fx.take(np.lexsort((fx.t_us, fx.slot)))
     st = det.start()
-    if idents:
-        st, _ = det.identities(
-            st, pa.Table.from_pylist(list(idents), schema=T.IDENTITY_SCHEMA), est.dicts, ctx
-        )
+    if ids:
+        st, _ = det.identities(st, idents(*ids), est.dicts, ctx)
     st, ev = det.step(st, fx, int(fx.t_us.max()), est.dicts, ctx)
     return list(final_events(ev).values())
 
@@ -167,6 +172,16 @@ def test_declared_high_speed_craft_and_exempt_mmsis_are_not_flagged() -> None:
     assert len(direct(HighSpeedDetector(), rows, [ident(GO_FAST, 39)])) == 1
     exempt = HighSpeedParams(exempt_mmsis=(GO_FAST,))
     assert run([HighSpeedDetector(exempt)], rows) == []
+
+
+def test_declared_type_applies_from_the_report_on() -> None:
+    # Declared a high-speed craft at 12:15, through the engine: the run before still counts.
+    eng = Engine([HighSpeedDetector()], lateness_s=600)
+    _, updates = eng.run(table(*go_fast(35, 30)), idents(ident(GO_FAST, 40, "12:15")))
+    (e,) = final_events(updates).values()
+    assert e.status == CLOSED and e.end_us == int(at("12:14").timestamp() * 1e6)
+    _, updates = eng.run(table(*go_fast(35, 30)), idents(ident(GO_FAST, 40, "11:00")))
+    assert updates == []
 
 
 def test_a_glitch_on_another_sub_track_does_not_break_the_run() -> None:

@@ -7,13 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import pytest
 import shapely
 from builders import at, final_events, fix, table, track
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_speed import direct, ident, of, run
+from test_speed import direct, ident, idents, of, run
 
 from seawarden import types as T
 from seawarden.detect.engine import Engine
@@ -292,11 +291,16 @@ MODES = ("move", "move", "move", "jump", "alt", "alt", "null", "land")
 
 
 @st.composite
-def scenarios(draw: st.DrawFn) -> list[dict[str, object]]:
+def scenarios(draw: st.DrawFn) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """Positions of 1-3 vessels, and static reports declaring some of them (re)typed."""
     rows: list[dict[str, object]] = []
+    reports: list[dict[str, object]] = []
     for v in range(draw(st.integers(1, 3))):
         mmsi = V + v
         t = at("12:00") + timedelta(seconds=draw(st.integers(0, 600)))
+        for _ in range(draw(st.integers(0, 2))):
+            when = t + timedelta(seconds=draw(st.integers(-600, 20_000)))
+            reports.append(ident(mmsi, draw(st.sampled_from([30, 40, 70])), when))
         main, alt = 10.0 + v, 10.5 + v
         for _ in range(draw(st.integers(1, 40))):
             dt = draw(st.sampled_from([0, 10, 60, 60, 300, 900, 4000]))
@@ -330,9 +334,9 @@ def scenarios(draw: st.DrawFn) -> list[dict[str, object]]:
                 )
             )
     # Distinct messages have distinct keys (the builder's key ignores SOG and message type).
-    for i, r in enumerate(rows):
+    for i, r in enumerate(rows + reports):
         r[T.MSG_KEY] = (i + 1) * 0x9E3779B97F4A7C15 % (1 << 64)
-    return rows
+    return rows, reports
 
 
 def engine() -> Engine:
@@ -352,26 +356,32 @@ def everything(events: dict[str, Event]) -> dict[str, Any]:
 
 @settings(max_examples=40, deadline=None)
 @given(scenarios(), st.data())
-def test_stream_equals_batch(rows: list[dict[str, object]], data: st.DataObject) -> None:
+def test_stream_equals_batch(
+    scenario: tuple[list[dict[str, object]], list[dict[str, object]]], data: st.DataObject
+) -> None:
+    rows, reports = scenario
     rows.sort(key=lambda r: r[T.T_UTC])  # type: ignore[arg-type,return-value]
-    _, updates = engine().run(table(*rows))
+    reports.sort(key=lambda r: r[T.T_UTC])  # type: ignore[arg-type,return-value]
+    _, updates = engine().run(table(*rows), idents(*reports))
     batch = final_events(updates)
 
-    # Arrival order: each row up to 250 s late (within the 300 s lateness), cut anywhere.
-    delays = data.draw(st.lists(st.integers(0, 250), min_size=len(rows), max_size=len(rows)))
+    # Arrival order: each row (position or static report) up to 250 s late, within the
+    # engine's 300 s lateness; then cut anywhere.
+    both = rows + reports
+    delays = data.draw(st.lists(st.integers(0, 250), min_size=len(both), max_size=len(both)))
     order = sorted(
-        range(len(rows)),
-        key=lambda i: (rows[i][T.T_UTC] + timedelta(seconds=delays[i]), i),  # type: ignore[operator]
+        range(len(both)),
+        key=lambda i: (both[i][T.T_UTC] + timedelta(seconds=delays[i]), i),  # type: ignore[operator]
     )
-    cuts = sorted(set(data.draw(st.lists(st.integers(1, max(1, len(rows) - 1)), max_size=8))))
+    cuts = sorted(set(data.draw(st.lists(st.integers(1, max(1, len(both) - 1)), max_size=8))))
     eng = engine()
     state = eng.start()
     stream: list[Event] = []
-    tab = table(*rows)
-    for a, b in zip([0, *cuts], [*cuts, len(rows)], strict=True):
-        if a >= b:
-            continue
-        state, ev = eng.step(state, tab.take(pa.array(order[a:b], pa.int64())))
+    for a, b in zip([0, *cuts], [*cuts, len(both)], strict=True):
+        chunk = order[a:b]
+        pos = [both[i] for i in chunk if i < len(rows)]
+        rep = [both[i] for i in chunk if i >= len(rows)]
+        state, ev = eng.step(state, table(*pos), idents(*rep) if rep else None)
         stream.extend(ev)
     state, ev = eng.finish(state)
     stream.extend(ev)

@@ -26,6 +26,7 @@ first fix (and the zone), so stream and batch give the same ids.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -417,9 +418,11 @@ class SegmentedState:
     """Sub-tracks per vessel slot, declared ship types by MMSI, and open runs."""
 
     seg: SegmentState
-    # MMSI -> (ship type before, ship type, reported since): a fix uses the type reported at
-    # or before its own time, so stream and batch agree whatever the release boundaries.
-    ship_types: dict[int, tuple[int, int, int]] = field(default_factory=dict)
+    # MMSI -> [(reported at, ship type), ...] sorted by time: a fix uses the type reported at
+    # or before its own time, so stream and batch agree whatever the release boundaries. Only
+    # the reports of the latest release are kept beside the one in force before them.
+    ship_types: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    ship_changed: set[int] = field(default_factory=set)
     books: dict[str, RunBook] = field(default_factory=dict)
 
     def book(self, name: str) -> RunBook:
@@ -453,20 +456,21 @@ class SegmentedDetector:
     def identities(
         self, st: SegmentedState, idents: pa.Table, dicts: Dictionaries, ctx: Context | None
     ) -> tuple[SegmentedState, list[Event]]:
-        """Remember the ship type reported per MMSI (0 means "not available"), from when.
+        """Remember the ship types reported per MMSI (0 means "not available"), with when.
 
-        The engine hands identity reports over before the fixes released with them, sorted by
-        MMSI and time; reports without a time count from the start."""
+        The engine hands identity reports over before the fixes released with them; every fix
+        still to come is later than the reports of earlier releases, so of those only the last
+        is kept. Reports without a source time are left out (they have no place in time)."""
+        for m in st.ship_changed:
+            st.ship_types[m] = st.ship_types[m][-1:]
+        st.ship_changed.clear()
         ship = idents[T.SHIP_TYPE].fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
         mmsi = idents[T.MMSI].to_numpy(zero_copy_only=False).astype(np.int64)
         t = idents[T.T_UTC].cast(pa.int64()).fill_null(NO_TIME).to_numpy(zero_copy_only=False)
-        ok = ship > 0
+        ok = (ship > 0) & (t != NO_TIME)
         for m, s, ts in zip(mmsi[ok].tolist(), ship[ok].tolist(), t[ok].tolist(), strict=True):
-            cur = st.ship_types.get(m)
-            if cur is None:
-                st.ship_types[m] = (-1, s, ts)
-            elif s != cur[1]:
-                st.ship_types[m] = (cur[1], s, ts)
+            bisect.insort(st.ship_types.setdefault(m, []), (ts, s))
+            st.ship_changed.add(m)
         return st, []
 
     def _ship_type(self, st: SegmentedState, fx: Fixes) -> NDArray[np.int64] | None:
@@ -474,12 +478,17 @@ class SegmentedDetector:
         type is known at all."""
         if not st.ship_types:
             return None
+        out = np.full(len(fx), -1, np.int64)
         starts = np.flatnonzero(np.r_[True, fx.slot[1:] != fx.slot[:-1]])
-        none = (-1, -1, NO_TIME)
-        known = [st.ship_types.get(int(m), none) for m in fx.mmsi[starts].tolist()]
-        reps = np.diff(np.r_[starts, len(fx)])
-        before, now, since = (np.repeat(np.array(c, np.int64), reps) for c in zip(*known))
-        out: NDArray[np.int64] = np.where(fx.t_us >= since, now, before)
+        ends = np.r_[starts[1:], len(fx)]
+        for a, b, m in zip(starts.tolist(), ends.tolist(), fx.mmsi[starts].tolist(), strict=True):
+            h = st.ship_types.get(m)
+            if h is None:
+                continue
+            since = np.array([e[0] for e in h], np.int64)
+            types = np.array([e[1] for e in h], np.int64)
+            k = np.searchsorted(since, fx.t_us[a:b], side="right") - 1
+            out[a:b] = np.where(k >= 0, types[np.maximum(k, 0)], -1)
         return out
 
     def _segment(

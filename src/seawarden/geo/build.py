@@ -3,8 +3,9 @@
     python -m seawarden.geo.build [--cache DIR] [--force]
     python -m seawarden.geo.build --pack ../shared/testdata/geo   # maintainers: refresh data/geo
 
-The grids (~75 MB of .npy, memory-mapped when loaded) are derived from the packaged Natural
-Earth rings, so they are kept out of the repository and built on first use (~15 s, < 500 MB).
+The grids (60 MB of .npy, memory-mapped when loaded) are derived from the packaged Natural
+Earth rings, so they are kept out of the repository and built on first use (15-25 s on 2 cores,
+< 450 MB of memory).
 The folder is ``$SEAWARDEN_CACHE/geo/grids-<key>`` (default ``~/.cache/seawarden``, or under
 ``$XDG_CACHE_HOME``); the key changes with the source data and the grid layout, so a stale
 build is never read. Concurrent builders (pytest -n 2) wait on a lock and build once.
@@ -26,7 +27,7 @@ from pathlib import Path
 from seawarden.geo import land, shore
 from seawarden.geo.sources import LAND_FILE, data_dir, file_digest, load_rings, pack
 
-BUILD_VERSION = 1
+BUILD_VERSION = 2  # bump when the grids change for the same sources
 META = "meta.json"
 
 
@@ -117,6 +118,11 @@ def ensure_built(
             tmp.rename(folder)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+        # Grids of older sources or layouts are dead weight (~60 MB each); a process that still
+        # maps them keeps its pages until it ends.
+        for old in folder.parent.glob("grids-*"):
+            if old != folder:
+                shutil.rmtree(old, ignore_errors=True)
     return folder
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -16,6 +17,8 @@ from seawarden.geo.build import ensure_built, grids_dir, is_built, read_meta
 from seawarden.geo.land import LandMask
 from seawarden.geo.ports import Ports
 from seawarden.geo.shore import ShoreDistance
+
+log = logging.getLogger(__name__)
 
 
 class GeoContext:
@@ -46,7 +49,7 @@ class GeoContext:
     def load(cls, cache: Path | None = None, *, build: bool = True) -> GeoContext:
         """Grids from the cache root ``cache`` (default ``$SEAWARDEN_CACHE`` or
         ``~/.cache/seawarden``), built there first when missing and ``build`` is true."""
-        folder = ensure_built(cache) if build else grids_dir(cache)
+        folder = ensure_built(cache, log=log.info) if build else grids_dir(cache)
         if not is_built(folder):
             raise FileNotFoundError(
                 f"context grids not built in {folder}: run `python -m seawarden.geo.build`"

@@ -1,12 +1,13 @@
-"""Distance to shore in km: exact great-circle distances to the Natural Earth 1:10m coastline
-(land and minor islands, densified to 1 km) at the nodes of a 1/32 deg grid, interpolated
-bilinearly in between.
+"""Distance to shore in km: great-circle distances to the Natural Earth 1:10m coastline (land
+and minor islands, densified to 1 km points).
 
-Node values are exact (a KD-tree on unit vectors); interpolation errs most on a ridge between two
-coasts (the middle of a strait), by at most half a node step (~1.7 km), usually by far less.
-Near-shore nodes are kept in 1-degree tiles of 33 x 33 nodes (uint16, 10 m units), only where
-the sea is within ``CAP_KM`` of a coast; farther out a 0.25 deg grid answers (max(cap, value)).
-Positions on land (see ``seawarden.geo.land``) are 0 km from shore.
+Within ``CAP_KM`` of a coast, exact distances (a KD-tree on unit vectors) at the nodes of a
+1/32 deg grid, kept in 1-degree tiles of 33 x 33 nodes (uint16, 10 m units), are interpolated
+bilinearly. Interpolation errs most on a ridge between two coasts (the middle of a strait), by
+up to ~2.5 km in the worst case and by 0.1-0.6 km typically (see tests/geo).
+Farther out, every 0.25 deg node keeps the unit vector of its nearest coast point, and a
+position's distance is the least of its exact distances to the four points around it (to
+within a fraction of a km). Positions on land (``seawarden.geo.land``) are 0 km from shore.
 """
 
 from __future__ import annotations
@@ -243,7 +244,8 @@ def build_shore_distance(rings: Rings, land: LandMask, cap_km: float = CAP_KM) -
     land_node = land.is_land(c_lat[:, None], c_lon[None, :]).ravel()
     far_sea = np.isinf(coast_km) & ~land_node
     nearest[far_sea] = _query_km(tree, cq[far_sea], None, eps=0.001)[1]
-    coarse_bound = coast_km.reshape(n_lat, n_lon)  # inf beyond bound_km
+    # Lower bounds need finite values: beyond the bound, the bound itself.
+    coarse_bound = np.minimum(coast_km, bound_km).reshape(n_lat, n_lon)
     coast_xyz = np.zeros((n_lat * n_lon, 3), np.float32)
     sea = ~land_node & (nearest < len(pts))
     coast_xyz[sea] = pts[nearest[sea]]
@@ -276,8 +278,8 @@ def build_shore_distance(rings: Rings, land: LandMask, cap_km: float = CAP_KM) -
         lo = lo.ravel()
         km = np.zeros(la.size)
         sea = ~land.is_land(la, lo)
-        # Nodes the coarse grid already places beyond the cap need no search (half of the
-        # costliest searches).
+        # Nodes the coarse grid already places beyond the cap need no search (these searches
+        # cost the most).
         far = sea & (_lower_bound_km(la, lo, coarse_bound) > cap_km)
         km[far] = np.inf
         ask = sea & ~far
