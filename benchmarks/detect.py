@@ -5,10 +5,12 @@ detection against movingpandas, on one synthetic input, on one core, in one run.
     .venv/bin/python benchmarks/detect.py --quick    # 100 vessels x 1,000 fixes
     .venv/bin/python benchmarks/detect.py --json benchmarks/out/detect.json
 
-The input is generated with numpy from a fixed seed: vessels cruising at 6-16 kn, slow drifts
-(stops), pairs that meet (within 500 m for hours, drifting together), AIS gaps (1-5 h and
-6.5-14 h), go-fast runs at 35-45 kn and single impossible jumps, over three feeds with
-different owners and releasability. It runs through:
+The input is generated with numpy from a fixed seed: vessels cruising at 6-16 kn far offshore
+in the Eastern Pacific and eastbound across the central Caribbean (through the zones of
+tests/data/zones), with slow drifts (stops), pairs that meet (within 500 m for hours, drifting
+together), AIS gaps (1-5 h and 6.5-14 h), go-fast runs at 35-45 kn and single impossible jumps,
+over three feeds with different owners and releasability, for about a day. The engine gets the
+offline geography that ``seawarden analyze`` uses (when built) and those zones. It runs through:
 
 (a) the whole engine with every detector registered in ``seawarden.detect.config.REGISTRY``
     (whatever is registered when it runs): once as one batch, then as a stream of micro-batches
@@ -51,6 +53,7 @@ import numpy as np
 import pyarrow as pa
 
 from seawarden import types as T
+from seawarden.detect.base import Fixes
 from seawarden.detect.config import REGISTRY, build_detectors, load_config
 from seawarden.detect.engine import Engine, EngineState
 from seawarden.detect.events import Event
@@ -58,6 +61,7 @@ from seawarden.tracks.split import gap_segments, gap_split
 from seawarden.tracks.stops import stops
 
 REPO = Path(__file__).resolve().parent.parent
+ZONES = REPO / "tests" / "data" / "zones"
 
 SEED = 20260301
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -103,12 +107,24 @@ class Truth:
 
 
 def _track(
-    rng: np.random.Generator, n: int, t: np.ndarray, lat0: float, lon0: float, sog: np.ndarray
+    rng: np.random.Generator,
+    t: np.ndarray,
+    lat0: float,
+    lon0: float,
+    sog: np.ndarray,
+    cog0: float,
+    meander_deg: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Dead reckoning from (lat0, lon0) at ``sog`` knots; the course wanders, a lot when slow."""
+    """Dead reckoning from (lat0, lon0) at ``sog`` knots on a course that meanders around
+    ``cog0``; slow fixes (drifts) turn at random."""
+    n = len(t)
+    k = np.arange(n)
+    period = rng.uniform(200.0, 600.0)
+    cog = cog0 + meander_deg * np.sin(2 * np.pi * k / period + rng.uniform(0, 2 * np.pi))
     slow = sog < 2.0
-    turn = np.where(slow, rng.normal(0.0, 40.0, n), rng.normal(0.0, 3.0, n))
-    cog = (rng.uniform(0, 360) + np.cumsum(turn)) % 360.0
+    cog = (
+        cog + np.where(slow, np.cumsum(np.where(slow, rng.normal(0.0, 40.0, n), 0.0)), 0.0)
+    ) % 360
     dt_h = np.diff(t, prepend=t[0]) / H_US
     step = sog * dt_h * KN_DEG_H
     rad = np.radians(cog)
@@ -151,8 +167,18 @@ def synthesize(n_vessels: int, n_fixes: int, seed: int = SEED) -> tuple[pa.Table
             d1 = d0 + int(n * rng.uniform(0.15, 0.4))
             sog[d0:d1] = rng.uniform(0.05, 0.5) * rng.uniform(0.5, 1.5, d1 - d0)
             truth.drifts += 1
-        lat0, lon0 = rng.uniform(8.0, 25.0), rng.uniform(-95.0, -62.0)
-        lat, lon, cog = _track(rng, n, t, lat0, lon0, sog)
+        if (v // 10) % 5 == 0:
+            # Central Caribbean, eastbound between Jamaica and the Guajira (the test zones).
+            lat0, lon0, cog0, meander = rng.uniform(14.0, 15.2), rng.uniform(-80, -75), 90.0, 8.0
+        else:
+            # Eastern Pacific, far offshore, any course.
+            lat0, lon0, cog0, meander = (
+                rng.uniform(4, 9),
+                rng.uniform(-114, -102),
+                rng.uniform(0, 360),
+                40.0,
+            )
+        lat, lon, cog = _track(rng, t, lat0, lon0, sog, cog0, meander)
         if meet_b:
             # Drift alongside vessel v - 2 (150-400 m off, a few metres of noise) for most of
             # its drift, and reach and leave that spot on our own track.
@@ -272,10 +298,50 @@ def machine() -> dict[str, Any]:
     }
 
 
+# What every engine of the run is given (set by main): the offline geography and zones.
+SETUP: dict[str, Any] = {"context": None, "zones": None}
+
+
 def make_engine() -> Engine:
-    """Every registered detector with its default parameters (as ``seawarden analyze``)."""
+    """Every registered detector with its default parameters, the geography and zones (as
+    ``seawarden analyze``)."""
     cfg = load_config()
-    return Engine(build_detectors(cfg), lateness_s=float(cfg["engine"]["lateness_s"]))
+    return Engine(
+        build_detectors(cfg, zones=SETUP["zones"]),
+        lateness_s=float(cfg["engine"]["lateness_s"]),
+        context=SETUP["context"],
+    )
+
+
+def load_setup(use_context: bool, zone_files: list[Path]) -> list[str]:
+    """Load the geography (as ``seawarden analyze`` does) and the zones; say what was used."""
+    notes = []
+    if use_context:
+        t0 = time.perf_counter()
+        try:
+            from seawarden.analyze import default_context
+
+            SETUP["context"] = default_context()
+        except Exception as exc:  # a missing layer must not stop the benchmark
+            notes.append(f"geography: not available ({type(exc).__name__}: {exc})")
+        else:
+            what = type(SETUP["context"]).__name__ if SETUP["context"] is not None else "none"
+            notes.append(f"geography: {what} (loaded in {time.perf_counter() - t0:.1f} s)")
+    else:
+        notes.append("geography: none (--no-context)")
+    if zone_files:
+        from seawarden.geo.zones import load_zones
+
+        SETUP["zones"] = load_zones(zone_files)
+        notes.append(
+            "zones: "
+            + ", ".join(
+                str(p.relative_to(REPO) if p.is_relative_to(REPO) else p) for p in zone_files
+            )
+        )
+    else:
+        notes.append("zones: none")
+    return notes
 
 
 def final_events(updates: list[Event]) -> dict[str, Event]:
@@ -338,10 +404,10 @@ def state_bytes(st: EngineState) -> dict[str, int]:
 
 
 def buffered_rows(buffer: Any) -> int:
-    """Fixes waiting in the reorder buffer (one Fixes, or a list of chunks)."""
+    """Fixes waiting in the reorder buffer (Fixes, or chunks of them, maybe in tuples)."""
     if isinstance(buffer, list | tuple):
-        return sum(len(c) for c in buffer)
-    return len(buffer)
+        return sum(buffered_rows(c) for c in buffer)
+    return len(buffer) if isinstance(buffer, Fixes) else 0
 
 
 def per_vessel(s: dict[str, int]) -> float:
@@ -619,6 +685,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="batch runs (best is kept)")
     ap.add_argument("--json", type=Path, default=None, help="write the figures here")
     ap.add_argument("--no-pin", action="store_true", help="do not pin the process to one CPU")
+    ap.add_argument("--no-context", action="store_true", help="run without the geography")
+    ap.add_argument(
+        "--zones",
+        type=Path,
+        action="append",
+        default=None,
+        help="zone GeoJSON (repeatable; default: tests/data/zones/*.geojson)",
+    )
+    ap.add_argument("--no-zones", action="store_true", help="run without zones")
     args = ap.parse_args(argv)
     n_vessels = args.vessels or (100 if args.quick else 1_000)
     mp_vessels = args.mp_vessels or (20 if args.quick else 50)
@@ -640,6 +715,8 @@ def main(argv: list[str] | None = None) -> int:
         f"pyarrow {mach['pyarrow']}, movingpandas {mach['movingpandas']}"
     )
     print(f"detectors registered: {', '.join(REGISTRY)}")
+    zone_files = [] if args.no_zones else (args.zones or sorted(ZONES.glob("*.geojson")))
+    print("; ".join(load_setup(not args.no_context, zone_files)))
 
     t0 = time.perf_counter()
     table, truth = synthesize(n_vessels, args.fixes)

@@ -32,7 +32,7 @@ def feed(tmp_path: Path) -> Path:
     """Vessel 224000001 goes silent for 7 h; 224000002 keeps the feed alive."""
     t0 = 1_772_323_200  # 2026-03-01T00:00:00Z
     lines = [_pos(224000001, 36.0, -5.0, t0), _pos(224000001, 36.01, -5.0, t0 + 600)]
-    lines += [_pos(224000002, 37.0, -4.0, t0 + k * 1800) for k in range(0, 20)]
+    lines += [_pos(224000002, 36.2, -3.0, t0 + k * 1800) for k in range(0, 20)]
     lines += [_pos(224000001, 36.2, -5.1, t0 + 600 + 7 * 3600)]
     p = tmp_path / "feed.nmea"
     p.write_text("\n".join(lines) + "\n")

@@ -43,6 +43,18 @@ REGISTRY: dict[str, tuple[str, str, str]] = {
     "zone_entry": ("seawarden.detect.zones", "ZoneEntryDetector", "ZoneParams"),
     "zone_exit": ("seawarden.detect.zones", "ZoneExitDetector", "ZoneParams"),
     "could_have_reached": ("seawarden.detect.zones", "CouldHaveReachedDetector", "ReachParams"),
+    "high_speed": ("seawarden.detect.speed", "HighSpeedDetector", "HighSpeedParams"),
+    "speed_band": ("seawarden.detect.speed", "SpeedBandDetector", "SpeedBandParams"),
+    "implausible_kinematics": (
+        "seawarden.detect.spoofing",
+        "ImplausibleKinematicsDetector",
+        "ImplausibleParams",
+    ),
+    "shared_identity": (
+        "seawarden.detect.spoofing",
+        "SharedIdentityDetector",
+        "SharedIdentityParams",
+    ),
 }
 
 

@@ -31,7 +31,7 @@ class EngineState:
     dicts: Dictionaries = field(default_factory=Dictionaries)
     # Fixes waiting for the watermark, as the chunks they came in (each released whole when
     # its latest fix is passed, so in-order feeds cost no copying).
-    buffer: list[Fixes] = field(default_factory=list)
+    buffer: list[tuple[int, int, Fixes]] = field(default_factory=list)  # (min t, max t, fixes)
     watermark_us: int = NO_WATERMARK
     max_t_us: int = NO_WATERMARK
     detectors: dict[str, Any] = field(default_factory=dict)
@@ -176,23 +176,24 @@ class Engine:
                 fx = fx.take(~late)
         if len(fx):
             state.max_t_us = max(state.max_t_us, int(fx.t_us.max()))
-            state.buffer.append(fx)
+            state.buffer.append((int(fx.t_us.min()), int(fx.t_us.max()), fx))
         if state.max_t_us == NO_WATERMARK:
             return state, events
         wm = state.max_t_us - int(self.lateness_s * 1_000_000)
         if wm <= state.watermark_us:
             return state, events
         ready: list[Fixes] = []
-        keep: list[Fixes] = []
-        for chunk in state.buffer:
-            if chunk.t_us.max() <= wm:
+        keep: list[tuple[int, int, Fixes]] = []
+        for lo, hi, chunk in state.buffer:
+            if hi <= wm:
                 ready.append(chunk)
-            elif chunk.t_us.min() > wm:
-                keep.append(chunk)
+            elif lo > wm:
+                keep.append((lo, hi, chunk))
             else:
                 due = chunk.t_us <= wm
                 ready.append(chunk.take(due))
-                keep.append(chunk.take(~due))
+                rest = chunk.take(~due)
+                keep.append((int(rest.t_us.min()), hi, rest))
         state.buffer = keep
         state.watermark_us = wm
         out = Fixes.concat(ready) if ready else Fixes.empty()
@@ -214,7 +215,7 @@ class Engine:
 
     def finish(self, state: EngineState) -> tuple[EngineState, list[Event]]:
         """End of input: release everything. Events still open stay open (closed later)."""
-        out = Fixes.concat(state.buffer) if state.buffer else Fixes.empty()
+        out = Fixes.concat([c for _, _, c in state.buffer]) if state.buffer else Fixes.empty()
         state.buffer = []
         if state.max_t_us == NO_WATERMARK:
             if state.identities is not None and state.identities.num_rows:

@@ -772,8 +772,11 @@ class SpeedBandDetector(SegmentedDetector):
     name: ClassVar[str] = "speed_band"
     version: ClassVar[str] = "1.0"
 
-    def __init__(self, params: SpeedBandParams | None = None, zones: Iterable[Any] = ()) -> None:
+    def __init__(
+        self, params: SpeedBandParams | None = None, zones: Iterable[Any] | None = ()
+    ) -> None:
         self.params = params or SpeedBandParams()
+        zones = () if zones is None else zones  # no zones configured: nothing to watch
         self._set = zones if hasattr(zones, "pairs") else None
         self.zones = [_as_zone(z) for z in zones]
         for z in self.zones:

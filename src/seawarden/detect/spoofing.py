@@ -68,6 +68,9 @@ class ImplausibleParams(Params):
     mismatch_min_dt_s: float = 30.0  # shorter pairs are noise (and duplicate receptions)
     mismatch_max_dt_s: float = 600.0  # longer pairs say little about speed (turns, stops)
     null_island_radius_km: float = 1.0
+    # The land mask (~1 km cells, lakes and harbours as land) is coarse near water: a fix on
+    # "land" this close to an anchorage (harbours, canals, lakes with traffic) is not flagged.
+    land_min_anchorage_km: float = 5.0
     merge_gap_h: float = 1.0
     published_min_positions: int = 3
     segment: SegmentParams = SegmentParams()
@@ -144,6 +147,12 @@ class ImplausibleKinematicsDetector(SegmentedDetector):
             land = np.zeros(len(fx), np.bool_)
             if ctx is not None and valid.any():
                 land[valid] = np.asarray(ctx.is_land(fx.lat[valid], fx.lon[valid]), np.bool_)
+                on = np.flatnonzero(land)
+                if len(on) and p.land_min_anchorage_km > 0:
+                    near = np.asarray(
+                        ctx.distance_to_anchorage_km(fx.lat[on], fx.lon[on]), np.float64
+                    )
+                    land[on[near < p.land_min_anchorage_km]] = False
             partner = Partner(
                 *_provenance(
                     fx.slot,
