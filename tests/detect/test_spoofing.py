@@ -175,10 +175,18 @@ def test_merge_gap(minutes: int, events: int) -> None:
 
 
 def test_land_with_a_context() -> None:
-    rows = track(V, "12:00", 20, 10, 30.5, -75.0, sog=0)
-    (e,) = run([ImplausibleKinematicsDetector()], rows, ctx=LandNorthOf30())
+    # At sea at 10:00, then three reports on land from 12:00.
+    sea = [fix(V, "10:00", 29.9, -75.0, 18)]
+    land = track(V, "12:00", 20, 10, 30.5, -75.0, sog=0)
+    (e,) = run([ImplausibleKinematicsDetector()], sea + land, ctx=LandNorthOf30())
     assert e.metrics["reason"] == "land" and e.metrics["positions"] == 3 and e.published
-    assert run([ImplausibleKinematicsDetector()], rows) == []  # no context, no land check
+    assert run([ImplausibleKinematicsDetector()], sea + land) == []  # no context, no check
+    # A vessel never seen at sea is lake or river traffic that the mask draws as land.
+    assert run([ImplausibleKinematicsDetector()], land, ctx=LandNorthOf30()) == []
+    # At sea more than land_after_sea_h (24 h) before: not flagged either.
+    old_sea = [fix(V, "11:00", 29.9, -75.0, 18, day=-1)]
+    assert run([ImplausibleKinematicsDetector()], old_sea + land, ctx=LandNorthOf30()) == []
+    rows = land
     at_sea = track(V, "12:00", 20, 10, 29.9, -75.0, sog=0)
     assert run([ImplausibleKinematicsDetector()], at_sea, ctx=LandNorthOf30()) == []
     # Base stations and aids to navigation stand on land.

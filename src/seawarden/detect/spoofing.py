@@ -62,6 +62,34 @@ REASONS: Final = ("speed", "mismatch", "land", "null_island")
 # ---- implausible_kinematics -------------------------------------------------------------------
 
 
+@nb.njit(cache=True)
+def _last_sea(slot, t, sea, last_sea_t):
+    """Per fix (sorted by slot, t), the time of the vessel's latest fix at sea up to it;
+    carries the latest per slot in ``last_sea_t``."""
+    out = np.empty(len(t), np.int64)
+    for i in range(len(t)):
+        s = slot[i]
+        if sea[i]:
+            last_sea_t[s] = t[i]
+        out[i] = last_sea_t[s]
+    return out
+
+
+def _inland(
+    ctx: Context, lat: NDArray[np.float64], lon: NDArray[np.float64], km: float
+) -> NDArray[np.bool_]:
+    """True where the eight points ``km`` away (N, NE, E, ... NW) are all land as well."""
+    dlat = km / 111.2
+    dlon = km / (111.2 * np.maximum(np.cos(np.radians(lat)), 0.05))
+    ok = np.ones(len(lat), np.bool_)
+    for sy, sx in ((1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1)):
+        f = 0.7071 if sy and sx else 1.0
+        ok &= np.asarray(
+            ctx.is_land(np.clip(lat + sy * f * dlat, -90, 90), lon + sx * f * dlon), np.bool_
+        )
+    return ok
+
+
 @dataclass(frozen=True)
 class ImplausibleParams(Params):
     mismatch_tolerance_kn: float = 10.0
@@ -71,6 +99,11 @@ class ImplausibleParams(Params):
     # The land mask (~1 km cells, lakes and harbours as land) is coarse near water: a fix on
     # "land" this close to an anchorage (harbours, canals, lakes with traffic) is not flagged.
     land_min_anchorage_km: float = 5.0
+    # ... and a fix counts as on land only this far inland (every point around it at this
+    # distance is land too), so rivers, fjords and harbours narrower than the mask resolves
+    # are not flagged.
+    land_min_inland_km: float = 5.0
+    land_after_sea_h: float = 24.0
     merge_gap_h: float = 1.0
     published_min_positions: int = 3
     segment: SegmentParams = SegmentParams()
@@ -89,6 +122,7 @@ class ImplausibleState(SegmentedState):
     last_rel: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
     last_owner: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
     last_source: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
+    last_sea_t: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def grow(self, n: int) -> None:
         if n <= self.n:
@@ -104,6 +138,7 @@ class ImplausibleState(SegmentedState):
         self.last_rel = g(self.last_rel, -1)
         self.last_owner = g(self.last_owner, -1)
         self.last_source = g(self.last_source, -1)
+        self.last_sea_t = g(self.last_sea_t, np.iinfo(np.int64).min // 2)
         self.n = m
 
 
@@ -147,12 +182,19 @@ class ImplausibleKinematicsDetector(SegmentedDetector):
             land = np.zeros(len(fx), np.bool_)
             if ctx is not None and valid.any():
                 land[valid] = np.asarray(ctx.is_land(fx.lat[valid], fx.lon[valid]), np.bool_)
+                # Only a vessel seen at sea shortly before is suspicious on land: traffic on
+                # lakes and rivers (which the mask draws as land) is never at sea.
+                prev_sea = _last_sea(fx.slot, fx.t_us, valid & ~land, st.last_sea_t)
+                land &= fx.t_us - prev_sea <= int(p.land_after_sea_h * US_PER_H)
                 on = np.flatnonzero(land)
                 if len(on) and p.land_min_anchorage_km > 0:
                     near = np.asarray(
                         ctx.distance_to_anchorage_km(fx.lat[on], fx.lon[on]), np.float64
                     )
                     land[on[near < p.land_min_anchorage_km]] = False
+                on = np.flatnonzero(land)
+                if len(on) and p.land_min_inland_km > 0:
+                    land[on] = _inland(ctx, fx.lat[on], fx.lon[on], p.land_min_inland_km)
             partner = Partner(
                 *_provenance(
                     fx.slot,
