@@ -186,7 +186,6 @@ def test_land_with_a_context() -> None:
     # At sea more than land_after_sea_h (24 h) before: not flagged either.
     old_sea = [fix(V, "11:00", 29.9, -75.0, 18, day=-1)]
     assert run([ImplausibleKinematicsDetector()], old_sea + land, ctx=LandNorthOf30()) == []
-    rows = land
     at_sea = track(V, "12:00", 20, 10, 29.9, -75.0, sog=0)
     assert run([ImplausibleKinematicsDetector()], at_sea, ctx=LandNorthOf30()) == []
     # Base stations and aids to navigation stand on land.
