@@ -114,3 +114,39 @@ def test_config_changes_the_threshold(
     assert main([*args, "--out", str(out)]) == 0
     rows = [json.loads(x) for x in out.read_text().splitlines()]
     assert [r for r in rows if r["vessels"] == [224000001]] == []
+
+
+REAL = [
+    "ais-tracks/aisdb/test_data_20211101.nm4",
+    "ais-decode/dma-aislib/stream_example.txt",
+    "ais-decode/noaadata/test.ais",
+    "ais-tracks/aisdb/test_data_noaa_20230101.csv",
+]
+
+
+def test_real_captures_give_plausible_events(testdata: Path, tmp_path: Path) -> None:
+    from seawarden.analyze import analyze
+    from seawarden.detect.config import REGISTRY
+    from seawarden.store import open_store
+
+    store = open_store(tmp_path / "d")
+    try:
+        rep = analyze(store, [str(testdata / r) for r in REAL], owner="USA", rel_to="USA,COL")
+        stored = store.events()
+    finally:
+        store.close()
+    assert rep.load.counters.balanced()
+    assert rep.engine_stats["released"] > 5000
+    assert stored.num_rows == len(rep.events) > 0
+    types = {e.type for e in rep.events}
+    assert types <= set(REGISTRY) and "gap" in types and "invalid_identity" in types
+    for e in rep.events:
+        assert e.detector == e.type and e.params and e.evidence["sources"]
+        assert e.owner == "USA" and e.rel_to == "COL,USA"
+        assert e.status in ("open", "closed", "revised", "withdrawn")
+        assert e.start_us > 0 and (e.end_us is None or e.end_us >= e.start_us)
+    # Harbour, river and lake traffic is not "on land"; few kinematic alarms on real feeds.
+    alarms = [e for e in rep.events if e.type == "implausible_kinematics"]
+    assert len(alarms) < 0.01 * rep.engine_stats["released"]
+    # Published gaps need reception before them: none in these short captures.
+    assert not any(e.published for e in rep.events if e.type == "gap")
