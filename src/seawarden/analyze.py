@@ -77,6 +77,7 @@ def analyze(
         build_detectors(cfg, zones=zone_set),
         lateness_s=float(cfg["engine"]["lateness_s"]),
         context=ctx,
+        release_every_s=float(cfg["engine"]["release_every_s"]),
     )
     positions: list[pa.Table] = []
     identities: list[pa.Table] = []
