@@ -36,6 +36,7 @@ class EngineState:
     max_t_us: int = NO_WATERMARK
     detectors: dict[str, Any] = field(default_factory=dict)
     identities: pa.Table | None = None  # identity reports waiting for the watermark
+    arrived: list[pa.Table] = field(default_factory=list)  # positions not yet converted
     stats: dict[str, int] = field(
         default_factory=lambda: {"positions": 0, "untimed": 0, "too_late": 0, "released": 0}
     )
@@ -169,17 +170,17 @@ class Engine:
                 if state.identities is None
                 else pa.concat_tables([state.identities, identities])
             )
-        fx = to_fixes(positions, state)
         events: list[Event] = []
-        if len(fx):
-            late = fx.t_us <= state.watermark_us
-            if late.any():
-                state.stats["too_late"] += int(late.sum())
-                events.extend(self._late(state, fx.take(late)))
-                fx = fx.take(~late)
-        if len(fx):
-            state.max_t_us = max(state.max_t_us, int(fx.t_us.max()))
-            state.buffer.append((int(fx.t_us.min()), int(fx.t_us.max()), fx))
+        if positions.num_rows:
+            # Tiny live batches are only noted here; they are converted together at the next
+            # release (the watermark, and so what counts as too late, cannot move before).
+            state.arrived.append(positions)
+            lo, hi = pc.min_max(positions[T.T_UTC]).values()
+            if hi.is_valid:
+                state.max_t_us = max(state.max_t_us, int(hi.cast(pa.int64()).as_py()))
+            if lo.is_valid and int(lo.cast(pa.int64()).as_py()) <= state.watermark_us:
+                # Too late for order: revisions are not held back.
+                events.extend(self._admit(state))
         if state.max_t_us == NO_WATERMARK:
             return state, events
         wm = state.max_t_us - int(self.lateness_s * 1_000_000)
@@ -188,6 +189,7 @@ class Engine:
             and wm - state.watermark_us < int(self.release_every_s * 1_000_000)
         ):
             return state, events
+        events.extend(self._admit(state))
         ready: list[Fixes] = []
         keep: list[tuple[int, int, Fixes]] = []
         for lo, hi, chunk in state.buffer:
@@ -206,6 +208,25 @@ class Engine:
         events.extend(self._release(state, out, wm))
         return state, events
 
+    def _admit(self, state: EngineState) -> list[Event]:
+        """Convert the positions noted since the last release: too-late ones (at or before the
+        watermark) go to the detectors that can revise; the rest wait in the buffer."""
+        if not state.arrived:
+            return []
+        tab = pa.concat_tables(state.arrived) if len(state.arrived) > 1 else state.arrived[0]
+        state.arrived = []
+        fx = to_fixes(tab, state)
+        events: list[Event] = []
+        if len(fx):
+            late = fx.t_us <= state.watermark_us
+            if late.any():
+                state.stats["too_late"] += int(late.sum())
+                events.extend(self._late(state, fx.take(late)))
+                fx = fx.take(~late)
+        if len(fx):
+            state.buffer.append((int(fx.t_us.min()), int(fx.t_us.max()), fx))
+        return events
+
     def _late(self, state: EngineState, fixes: Fixes) -> list[Event]:
         events: list[Event] = []
         order = np.lexsort((fixes.key, fixes.t_us, fixes.slot))
@@ -221,14 +242,15 @@ class Engine:
 
     def finish(self, state: EngineState) -> tuple[EngineState, list[Event]]:
         """End of input: release everything. Events still open stay open (closed later)."""
+        early = self._admit(state)
         out = Fixes.concat([c for _, _, c in state.buffer]) if state.buffer else Fixes.empty()
         state.buffer = []
         if state.max_t_us == NO_WATERMARK:
             if state.identities is not None and state.identities.num_rows:
-                return state, self._release(state, out, 0, final=True)
-            return state, []
+                return state, early + self._release(state, out, 0, final=True)
+            return state, early
         state.watermark_us = max(state.watermark_us, state.max_t_us)
-        return state, self._release(state, out, state.watermark_us, final=True)
+        return state, early + self._release(state, out, state.watermark_us, final=True)
 
     def run(
         self, positions: pa.Table, identities: pa.Table | None = None
