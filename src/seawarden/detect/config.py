@@ -76,7 +76,7 @@ def _encounter_presets() -> dict[str, dict[str, dict[str, Any]]]:
 # Named presets: detector name -> parameter overrides ("default" is DESIGN.md's definitions).
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {"default": {}, **_encounter_presets()}
 
-ENGINE_DEFAULTS: dict[str, Any] = {"lateness_s": 600.0, "release_every_s": 5.0}
+ENGINE_DEFAULTS: dict[str, Any] = {"lateness_s": 600.0, "release_every_s": 60.0}
 
 
 def register(name: str, module: str, detector_cls: str, params_cls: str) -> None:

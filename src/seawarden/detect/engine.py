@@ -102,8 +102,8 @@ class Engine:
     lateness_s: float = 600.0
     context: Context | None = None
     # Release to the detectors once the watermark has moved this far: a live feed in 1 s
-    # micro-batches then pays the detectors' fixed cost every few seconds, not every batch.
-    release_every_s: float = 5.0
+    # micro-batches then pays the detectors' fixed cost once a minute, not every batch.
+    release_every_s: float = 60.0
 
     def start(self) -> EngineState:
         st = EngineState()
