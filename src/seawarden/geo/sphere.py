@@ -3,6 +3,8 @@ between unit vectors, which order points exactly as great-circle distances do.""
 
 from __future__ import annotations
 
+from typing import overload
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -67,3 +69,60 @@ class NearestPoints:
             idx[ok] = i
             km[ok] = chord_to_km(d)
         return idx, km, shape
+
+
+class NamedPoints:
+    """Named points (anchorages, ports): the nearest one's name and code, and its distance.
+
+    Subclasses set ``lat``, ``lon`` and the two label arrays named by ``_name_field`` and
+    ``_code_field`` before calling ``_index()``."""
+
+    _name_field = "name"
+    _code_field = "code"
+    lat: NDArray[np.float64]
+    lon: NDArray[np.float64]
+
+    def _index(self) -> None:
+        self._nearest = NearestPoints(self.lat, self.lon)
+
+    def __len__(self) -> int:
+        return len(self.lat)
+
+    def nearest_index(
+        self, lat: ArrayLike, lon: ArrayLike
+    ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+        """Row of the nearest point (-1 for invalid positions) and its distance in km."""
+        idx, km, shape = self._nearest.query(lat, lon)
+        return idx.reshape(shape), km.reshape(shape)
+
+    def distance_km(self, lat: ArrayLike, lon: ArrayLike) -> NDArray[np.float64]:
+        """Great-circle km to the nearest point (NaN for invalid positions)."""
+        return self.nearest_index(lat, lon)[1]
+
+    @overload
+    def nearest(self, lat: float, lon: float) -> tuple[str, str, float]: ...
+
+    @overload
+    def nearest(
+        self, lat: NDArray[np.float64], lon: NDArray[np.float64]
+    ) -> tuple[NDArray[np.str_], NDArray[np.str_], NDArray[np.float64]]: ...
+
+    def nearest(
+        self, lat: float | NDArray[np.float64], lon: float | NDArray[np.float64]
+    ) -> tuple[str, str, float] | tuple[NDArray[np.str_], NDArray[np.str_], NDArray[np.float64]]:
+        """(name, code, km) of the nearest point: scalars for scalars, else arrays
+        ("" and NaN for invalid positions)."""
+        return self.lookup(lat, lon)
+
+    def lookup(
+        self, lat: ArrayLike, lon: ArrayLike
+    ) -> tuple[str, str, float] | tuple[NDArray[np.str_], NDArray[np.str_], NDArray[np.float64]]:
+        """``nearest`` without the overloads (for callers that pass either)."""
+        idx, km = self.nearest_index(lat, lon)
+        names: NDArray[np.str_] = getattr(self, self._name_field)
+        codes: NDArray[np.str_] = getattr(self, self._code_field)
+        name = np.where(idx >= 0, names[np.maximum(idx, 0)], "")
+        code = np.where(idx >= 0, codes[np.maximum(idx, 0)], "")
+        if np.ndim(idx) == 0:
+            return str(name), str(code), float(km)
+        return name, code, km
