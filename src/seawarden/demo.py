@@ -77,6 +77,7 @@ def run_demo(data: Path, testdata: Path, out: TextIO | None = None) -> int:
         say(
             f"\nexplore: seawarden vessels --data {data} | seawarden quarantine --data {data} | "
             f"seawarden positions MMSI --data {data}\n"
+            f"find behaviour: seawarden analyze FEED.nmea --data {data} --out events.jsonl\n"
         )
     finally:
         store.close()
