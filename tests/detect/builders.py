@@ -134,10 +134,41 @@ def run_stream(
 
 
 def comparable(events: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
-    """Events as comparable tuples. Withdrawn ones are left out: a stream may report an open
-    event that later data withdraws, which one batch never reports at all."""
+    """Final events by id as comparable tuples. Withdrawn ones are left out: a stream may
+    report an open event that later data withdraws, which one batch never reports at all."""
     return {
-        k: (e.status, e.start_us, e.end_us, e.vessels, e.published, repr(sorted(e.metrics.items())))
+        k: (
+            e.status,
+            e.start_us,
+            e.end_us,
+            e.vessels,
+            e.lat,
+            e.lon,
+            e.published,
+            e.owner,
+            e.rel_to,
+            repr(sorted(e.metrics.items())),
+            repr(sorted(e.evidence.items())),
+        )
         for k, e in events.items()
         if e.status != "withdrawn"
     }
+
+
+def stream_late(engine: Any, tab: pa.Table, seed: int, n_cuts: int) -> tuple[dict[str, Any], Any]:
+    """Rows arrive out of order by less than the lateness, in random micro-batches; returns
+    the final events by id and the engine state."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    t = tab["t_utc"].cast(pa.int64()).to_numpy()
+    jitter = rng.uniform(0, engine.lateness_s * 1e6 * 0.999, len(t))
+    arrival = np.argsort(t + jitter, kind="stable")
+    cuts = np.sort(rng.choice(len(t), size=min(n_cuts, len(t)), replace=False))
+    st = engine.start()
+    updates: list[Any] = []
+    for part in np.split(arrival, cuts):
+        st, ev = engine.step(st, tab.take(pa.array(part, pa.int64())))
+        updates += ev
+    st, ev = engine.finish(st)
+    return final_events(updates + ev), st

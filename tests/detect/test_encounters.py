@@ -12,7 +12,7 @@ from typing import Any, cast
 import numpy as np
 import pyarrow as pa
 import pytest
-from builders import at, final_events, fix, table, track
+from builders import at, comparable, final_events, fix, stream_late, table, track
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -408,42 +408,6 @@ def test_pairs_match_brute_force(lat: float, lon: float, seed: int) -> None:
 # --- stream equals batch ----------------------------------------------------------------------
 
 
-def comparable(events: dict[str, Event]) -> dict[str, tuple[Any, ...]]:
-    """Final events by id, withdrawn ones left out."""
-    return {
-        k: (
-            e.status,
-            e.start_us,
-            e.end_us,
-            e.vessels,
-            e.lat,
-            e.lon,
-            e.published,
-            e.owner,
-            e.rel_to,
-            repr(sorted(e.metrics.items())),
-            repr(sorted(e.evidence.items())),
-        )
-        for k, e in events.items()
-        if e.status != WITHDRAWN
-    }
-
-
-def stream(eng: Engine, tab: pa.Table, seed: int, n_cuts: int) -> tuple[dict[str, Event], Any]:
-    """Rows arrive out of order by less than the lateness, in random micro-batches."""
-    rng = np.random.default_rng(seed)
-    t = tab["t_utc"].cast(pa.int64()).to_numpy()
-    arrival = np.argsort(t + rng.uniform(0, eng.lateness_s * 1e6 * 0.999, len(t)), kind="stable")
-    cuts = np.sort(rng.choice(len(t), size=min(n_cuts, len(t)), replace=False))
-    s = eng.start()
-    updates: list[Event] = []
-    for part in np.split(arrival, cuts):
-        s, ev = eng.step(s, tab.take(pa.array(part, pa.int64())))
-        updates += ev
-    s, ev = eng.finish(s)
-    return final_events(updates + ev), s
-
-
 Leg = tuple[int, int, float, float | None, int]  # minutes, every, metres off, SOG, silence
 LEG = st.tuples(
     st.integers(10, 300),  # minutes
@@ -504,7 +468,7 @@ def test_stream_equals_batch(
     tab = scenario(vessels, seed)
     eng = engine(EncounterDetector(PRESETS[preset]), late, FakeContext())
     _, batch_updates = eng.run(tab)
-    got, s = stream(eng, tab, seed, n_cuts)
+    got, s = stream_late(eng, tab, seed, n_cuts)
     assert s.stats["too_late"] == 0
     assert comparable(got) == comparable(final_events(batch_updates))
 
@@ -522,5 +486,5 @@ def test_stream_equals_batch_on_a_busy_scenario() -> None:
     batch = comparable(final_events(batch_updates))
     assert {v[0] for v in batch.values()} == {OPEN, CLOSED}
     for seed in range(5):
-        got, _ = stream(eng, tab, seed, 300)
+        got, _ = stream_late(eng, tab, seed, 300)
         assert comparable(got) == batch

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
-from builders import at, final_events, fix, table, track
+from builders import at, comparable, final_events, fix, stream_late, table, track
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -378,42 +378,6 @@ def test_several_vessels_in_one_batch() -> None:
 # --- stream equals batch ----------------------------------------------------------------------
 
 
-def comparable(events: dict[str, Event]) -> dict[str, tuple[Any, ...]]:
-    """Final events by id, withdrawn ones left out (a withdrawal says "never mind")."""
-    return {
-        k: (
-            e.status,
-            e.start_us,
-            e.end_us,
-            e.vessels,
-            e.lat,
-            e.lon,
-            e.published,
-            e.owner,
-            e.rel_to,
-            repr(sorted(e.metrics.items())),
-            repr(sorted(e.evidence.items())),
-        )
-        for k, e in events.items()
-        if e.status != WITHDRAWN
-    }
-
-
-def stream(eng: Engine, tab: pa.Table, seed: int, n_cuts: int) -> tuple[dict[str, Event], Any]:
-    """Rows arrive out of order by less than the lateness, in random micro-batches."""
-    rng = np.random.default_rng(seed)
-    t = tab["t_utc"].cast(pa.int64()).to_numpy()
-    arrival = np.argsort(t + rng.uniform(0, eng.lateness_s * 1e6 * 0.999, len(t)), kind="stable")
-    cuts = np.sort(rng.choice(len(t), size=min(n_cuts, len(t)), replace=False))
-    s = eng.start()
-    updates: list[Event] = []
-    for part in np.split(arrival, cuts):
-        s, ev = eng.step(s, tab.take(pa.array(part, pa.int64())))
-        updates += ev
-    s, ev = eng.finish(s)
-    return final_events(updates + ev), s
-
-
 Leg = tuple[int, int, float | None, int]  # minutes, every, SOG, silence after
 LEG = st.tuples(
     st.integers(10, 400),  # minutes
@@ -465,7 +429,7 @@ def test_stream_equals_batch(vessels: list[list[Leg]], seed: int, n_cuts: int, l
     tab = scenario(vessels, seed)
     eng = engine(LoiteringDetector(), late, FakeContext())
     _, batch_updates = eng.run(tab)
-    got, s = stream(eng, tab, seed, n_cuts)
+    got, s = stream_late(eng, tab, seed, n_cuts)
     assert s.stats["too_late"] == 0
     assert comparable(got) == comparable(final_events(batch_updates))
 
@@ -486,5 +450,5 @@ def test_stream_equals_batch_on_a_busy_scenario() -> None:
     statuses = {v[0] for v in batch.values()}
     assert statuses == {OPEN, CLOSED} and any(v[6] for v in batch.values())
     for seed in range(5):
-        got, _ = stream(eng, tab, seed, 200)
+        got, _ = stream_late(eng, tab, seed, 200)
         assert comparable(got) == batch
