@@ -53,7 +53,6 @@ import numpy as np
 import pyarrow as pa
 
 from seawarden import types as T
-from seawarden.detect.base import Fixes
 from seawarden.detect.config import REGISTRY, build_detectors, load_config
 from seawarden.detect.engine import Engine, EngineState
 from seawarden.detect.events import Event, iso
@@ -391,27 +390,25 @@ def python_bytes(obj: Any, seen: set[int] | None = None) -> int:
 
 
 def state_bytes(st: EngineState) -> dict[str, int]:
-    """Streaming state: numpy bytes of detector states and the reorder buffer, and the rest."""
+    """Streaming state: the detectors' arrays, the engine's reorder buffer (packed fixes and
+    batches not yet converted), its vessel and provenance tables, what detectors share, and
+    the Python objects around them."""
     det = {name: numpy_bytes(s) for name, s in st.detectors.items()}
     return {
-        "vessels": len(st.slots),
+        "vessels": len(st.vessels),
         "detectors": sum(det.values()),
-        "buffer": numpy_bytes(st.buffer),
-        "buffer_rows": buffered_rows(st.buffer),
-        "python_objects": python_bytes(st.detectors) + python_bytes(st.slots),
+        "shared": numpy_bytes(st.dicts.shared),
+        "buffer": sum(c.nbytes for c in st.buffer) + sum(t.nbytes for t in st.arrived),
+        "buffer_rows": sum(len(c) for c in st.buffer) + sum(t.num_rows for t in st.arrived),
+        "engine": numpy_bytes(st.vessels) + numpy_bytes(st.provenances),
+        "python_objects": python_bytes(st.detectors) + python_bytes(st.dicts.shared),
         **{f"detector:{k}": v for k, v in det.items()},
     }
 
 
-def buffered_rows(buffer: Any) -> int:
-    """Fixes waiting in the reorder buffer (Fixes, or chunks of them, maybe in tuples)."""
-    if isinstance(buffer, list | tuple):
-        return sum(buffered_rows(c) for c in buffer)
-    return len(buffer) if isinstance(buffer, Fixes) else 0
-
-
 def per_vessel(s: dict[str, int]) -> float:
-    return (s["detectors"] + s["buffer"]) / max(s["vessels"], 1)
+    total = s["detectors"] + s["shared"] + s["buffer"] + s["engine"] + s["python_objects"]
+    return total / max(s["vessels"], 1)
 
 
 def second_batches(table: pa.Table) -> list[pa.Table]:
@@ -810,9 +807,10 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  streaming state ({label}): {per_vessel(s):,.0f} B per vessel over "
             f"{s['vessels']:,} vessels = detectors {s['detectors'] / max(s['vessels'], 1):,.0f} B "
-            f"({dets}) + reorder buffer {s['buffer'] / max(s['vessels'], 1):,.0f} B "
-            f"({s['buffer_rows']:,} fixes); not counted: Python objects "
-            f"{s['python_objects'] / max(s['vessels'], 1):,.0f} B per vessel"
+            f"({dets}) + shared {s['shared'] / max(s['vessels'], 1):,.0f} B "
+            f"+ reorder buffer {s['buffer'] / max(s['vessels'], 1):,.0f} B "
+            f"({s['buffer_rows']:,} fixes) + vessel table {s['engine'] / max(s['vessels'], 1):,.0f} B "
+            f"+ Python objects {s['python_objects'] / max(s['vessels'], 1):,.0f} B"
         )
     print()
 

@@ -78,6 +78,12 @@ class Dictionaries:
     # Latest released source time per source code: how far each feed's coverage reaches
     # (a vessel is only "silent" relative to the feeds that kept receiving).
     source_end_us: dict[int, int] = field(default_factory=dict)
+    # What detectors with equal parameters share instead of each carrying a copy (for example
+    # one track segmentation per release): keyed by the producer and its parameters. The engine
+    # bumps ``release`` before every release so a value computed for this release can be reused
+    # by the next detector and recomputed at the next one.
+    shared: dict[Any, Any] = field(default_factory=dict)
+    release: int = 0
 
     def coverage_end(self, source_codes: NDArray[np.int64], now_us: int) -> NDArray[np.int64]:
         """For each source code, the latest released time of that feed (at most now_us)."""

@@ -20,18 +20,37 @@ import pyarrow.compute as pc
 
 from seawarden import types as T
 from seawarden.detect.base import Context, Detector, Dictionaries, Fixes
+from seawarden.detect.buffer import Packed, Provenances, Vessels, pack, sort_order, unpack
 from seawarden.detect.events import Event
 
 NO_WATERMARK = np.iinfo(np.int64).min
 
+# The position columns detectors use: arriving batches keep only these until converted.
+FIX_COLUMNS = (
+    T.MMSI,
+    T.T_UTC,
+    T.LAT,
+    T.LON,
+    T.SOG_KN,
+    T.COG_DEG,
+    T.HEADING_DEG,
+    T.NAV_STATUS,
+    T.MSG_TYPE,
+    T.MSG_KEY,
+    T.SOURCE,
+    T.OWNER,
+    T.REL_TO,
+)
+
 
 @dataclass
 class EngineState:
-    slots: dict[int, int] = field(default_factory=dict)
+    vessels: Vessels = field(default_factory=Vessels)
     dicts: Dictionaries = field(default_factory=Dictionaries)
-    # Fixes waiting for the watermark, as the chunks they came in (each released whole when
-    # its latest fix is passed, so in-order feeds cost no copying).
-    buffer: list[tuple[int, int, Fixes]] = field(default_factory=list)  # (min t, max t, fixes)
+    provenances: Provenances = field(default_factory=Provenances)
+    # Fixes waiting for the watermark, packed, as the chunks they came in (each released whole
+    # when its latest fix is passed, so in-order feeds cost no copying).
+    buffer: list[Packed] = field(default_factory=list)
     watermark_us: int = NO_WATERMARK
     max_t_us: int = NO_WATERMARK
     detectors: dict[str, Any] = field(default_factory=dict)
@@ -53,22 +72,19 @@ def to_fixes(positions: pa.Table, state: EngineState) -> Fixes:
     """Positions (POSITION_SCHEMA) to fixes; rows without a source time or a position are
     counted and left out (they cannot be placed on a track)."""
     n_in = positions.num_rows
-    ok = pc.and_(
-        pc.and_(pc.is_valid(positions[T.T_UTC]), pc.is_valid(positions[T.LAT])),
-        pc.is_valid(positions[T.LON]),
-    )
-    pos = positions.filter(ok)
+    if any(positions[c].null_count for c in (T.T_UTC, T.LAT, T.LON)):
+        ok = pc.and_(
+            pc.and_(pc.is_valid(positions[T.T_UTC]), pc.is_valid(positions[T.LAT])),
+            pc.is_valid(positions[T.LON]),
+        )
+        pos = positions.filter(ok)
+    else:  # the common case: no copy of the table
+        pos = positions
     state.stats["positions"] += n_in
     state.stats["untimed"] += n_in - pos.num_rows
     if pos.num_rows == 0:
         return Fixes.empty()
     mmsi = pos[T.MMSI].to_numpy().astype(np.int64)
-    uniq, inv = np.unique(mmsi, return_inverse=True)
-    slots = state.slots
-    for m in uniq.tolist():
-        if m not in slots:
-            slots[m] = len(slots)
-    slot_of = np.array([slots[m] for m in uniq.tolist()], np.int64)
 
     def f(name: str, fill: float) -> np.ndarray:
         return np.asarray(pos[name].fill_null(fill).to_numpy(), np.float64)
@@ -77,7 +93,7 @@ def to_fixes(positions: pa.Table, state: EngineState) -> Fixes:
         return pos[name].fill_null(-1).to_numpy().astype(np.int64)
 
     return Fixes(
-        slot=slot_of[inv],
+        slot=state.vessels.slots(mmsi),
         mmsi=mmsi,
         t_us=pos[T.T_UTC].cast(pa.int64()).to_numpy(),
         lat=f(T.LAT, np.nan),
@@ -92,6 +108,29 @@ def to_fixes(positions: pa.Table, state: EngineState) -> Fixes:
         owner=_codes(pos[T.OWNER], state.dicts, "owners"),
         rel=_codes(pos[T.REL_TO], state.dicts, "rels"),
     )
+
+
+def _time_span_us(col: pa.ChunkedArray) -> tuple[int, int] | None:
+    """Earliest and latest source time of a column (None if it has none), read from the
+    buffers: a 1 s live batch must not pay Arrow's per-call compute overhead."""
+    lo: int | None = None
+    hi: int | None = None
+    for chunk in col.chunks:
+        n = len(chunk)
+        if n == 0 or chunk.null_count == n:
+            continue
+        if chunk.null_count:
+            chunk = chunk.drop_null()
+            n = len(chunk)
+        t = np.frombuffer(chunk.buffers()[1], np.int64, count=chunk.offset + n)[chunk.offset :]
+        if n <= 64:  # a live 1 s batch: Python's min/max beat two numpy reductions
+            ts = t.tolist()
+            a, b = min(ts), max(ts)
+        else:
+            a, b = int(t.min()), int(t.max())
+        lo = a if lo is None else min(lo, a)
+        hi = b if hi is None else max(hi, b)
+    return None if lo is None or hi is None else (lo, hi)
 
 
 @dataclass
@@ -115,10 +154,11 @@ class Engine:
         self, state: EngineState, fixes: Fixes, now_us: int, final: bool = False
     ) -> list[Event]:
         events: list[Event] = []
+        state.dicts.release += 1
         if len(fixes):
-            # Ties in time are ordered by message key, so arrival order never matters.
-            order = np.lexsort((fixes.key, fixes.t_us, fixes.slot))
-            fixes = fixes.take(order)
+            order = sort_order(fixes.slot, fixes.t_us, fixes.key)
+            if (np.diff(order) != 1).any():
+                fixes = fixes.take(order)
         state.stats["released"] += len(fixes)
         if len(fixes):
             ends = state.dicts.source_end_us
@@ -175,12 +215,12 @@ class Engine:
             # Tiny live batches are only noted here; they are converted together at the next
             # release (the watermark, and so what counts as too late, cannot move before).
             state.arrived.append(positions)
-            lo, hi = pc.min_max(positions[T.T_UTC]).values()
-            if hi.is_valid:
-                state.max_t_us = max(state.max_t_us, int(hi.cast(pa.int64()).as_py()))
-            if lo.is_valid and int(lo.cast(pa.int64()).as_py()) <= state.watermark_us:
-                # Too late for order: revisions are not held back.
-                events.extend(self._admit(state))
+            span = _time_span_us(positions[T.T_UTC])
+            if span is not None:
+                state.max_t_us = max(state.max_t_us, span[1])
+                if span[0] <= state.watermark_us:
+                    # Too late for order: revisions are not held back.
+                    events.extend(self._admit(state))
         if state.max_t_us == NO_WATERMARK:
             return state, events
         wm = state.max_t_us - int(self.lateness_s * 1_000_000)
@@ -191,17 +231,17 @@ class Engine:
             return state, events
         events.extend(self._admit(state))
         ready: list[Fixes] = []
-        keep: list[tuple[int, int, Fixes]] = []
-        for lo, hi, chunk in state.buffer:
-            if hi <= wm:
-                ready.append(chunk)
-            elif lo > wm:
-                keep.append((lo, hi, chunk))
+        keep: list[Packed] = []
+        for chunk in state.buffer:
+            if chunk.t_max_us <= wm:
+                ready.append(self._unpack(state, chunk))
+            elif chunk.t_min_us > wm:
+                keep.append(chunk)
             else:
-                due = chunk.t_us <= wm
-                ready.append(chunk.take(due))
-                rest = chunk.take(~due)
-                keep.append((int(rest.t_us.min()), hi, rest))
+                fx = self._unpack(state, chunk)
+                due = fx.t_us <= wm
+                ready.append(fx.take(due))
+                keep.append(pack(fx.take(~due), state.provenances))
         state.buffer = keep
         state.watermark_us = wm
         out = Fixes.concat(ready) if ready else Fixes.empty()
@@ -213,7 +253,12 @@ class Engine:
         watermark) go to the detectors that can revise; the rest wait in the buffer."""
         if not state.arrived:
             return []
-        tab = pa.concat_tables(state.arrived) if len(state.arrived) > 1 else state.arrived[0]
+        # One chunk per column: Arrow's compute calls then cost once, not once per 1 s batch.
+        tab = (
+            pa.concat_tables(state.arrived).select(FIX_COLUMNS).combine_chunks()
+            if len(state.arrived) > 1
+            else state.arrived[0]
+        )
         state.arrived = []
         fx = to_fixes(tab, state)
         events: list[Event] = []
@@ -224,13 +269,16 @@ class Engine:
                 events.extend(self._late(state, fx.take(late)))
                 fx = fx.take(~late)
         if len(fx):
-            state.buffer.append((int(fx.t_us.min()), int(fx.t_us.max()), fx))
+            state.buffer.append(pack(fx, state.provenances))
         return events
+
+    @staticmethod
+    def _unpack(state: EngineState, chunk: Packed) -> Fixes:
+        return unpack(chunk, state.vessels, state.provenances)
 
     def _late(self, state: EngineState, fixes: Fixes) -> list[Event]:
         events: list[Event] = []
-        order = np.lexsort((fixes.key, fixes.t_us, fixes.slot))
-        fixes = fixes.take(order)
+        fixes = fixes.take(sort_order(fixes.slot, fixes.t_us, fixes.key))
         for d in self.detectors:
             late = getattr(d, "late", None)
             if late is not None:
@@ -243,7 +291,11 @@ class Engine:
     def finish(self, state: EngineState) -> tuple[EngineState, list[Event]]:
         """End of input: release everything. Events still open stay open (closed later)."""
         early = self._admit(state)
-        out = Fixes.concat([c for _, _, c in state.buffer]) if state.buffer else Fixes.empty()
+        out = (
+            Fixes.concat([self._unpack(state, c) for c in state.buffer])
+            if state.buffer
+            else Fixes.empty()
+        )
         state.buffer = []
         if state.max_t_us == NO_WATERMARK:
             if state.identities is not None and state.identities.num_rows:
