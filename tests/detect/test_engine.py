@@ -8,10 +8,11 @@ from typing import Any, ClassVar
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.detect.builders import at, fix, table
+from tests.detect.builders import at, comparable, final_events, fix, table, track
 
 from seawarden import types as T
 from seawarden.detect.base import Context, Dictionaries, Fixes, Params
+from seawarden.detect.config import build_detectors, load_config
 from seawarden.detect.engine import Engine, _time_span_us
 
 
@@ -150,3 +151,20 @@ def test_time_span_reads_slices_and_nulls(values: list[int | None], cut: int) ->
     present = [v for v in values if v is not None]
     got = _time_span_us(col)
     assert got == ((min(present), max(present)) if present else None)
+
+
+def test_replay_gives_the_batch_events_with_live_report_times() -> None:
+    rows = track(211000001, "00:00", 120, 5, 10, -70, dlon_per_h=0.2)
+    rows += track(211000001, "09:00", 60, 5, 10, -69.5, dlon_per_h=0.2)  # a 7 h gap
+    cfg = load_config(None, None)
+
+    def eng() -> Engine:
+        return Engine(build_detectors(cfg), lateness_s=600, release_every_s=60)
+
+    batch = final_events(eng().run(table(*rows))[1])
+    live = final_events(eng().run(table(*rows), replay_s=600)[1])
+    assert comparable(batch) == comparable(live)
+    gap = next(e for e in live.values() if e.type == "gap")
+    # Reported once the watermark (latest time less 10 min) passed the fix that ended it.
+    assert us("09:00") <= gap.reported_us <= us("09:20")
+    assert all(e.reported_us is not None for e in batch.values())

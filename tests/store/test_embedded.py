@@ -448,3 +448,35 @@ def test_reads_after_counts_do_not_fail(samples_store) -> None:
     assert store.identity_history().num_rows > 0
     store.counts()
     assert store.quarantine().num_rows == 0
+
+
+def test_event_updates_replace_status_and_keep_first_report_time(tmp_path: Path) -> None:
+    from seawarden.detect.events import Event, from_table, to_table
+
+    def ev(status: str, reported_us: int | None) -> Event:
+        return Event(
+            type="gap",
+            status=status,
+            start_us=1_772_366_400_000_000,
+            end_us=None,
+            vessels=(211000001,),
+            lat=10.0,
+            lon=-70.0,
+            metrics={"durationHours": 7.0},
+            detector="gap",
+            detector_version="1",
+            params={},
+            evidence={},
+            published=False,
+            owner="JOINT",
+            rel_to="ALL",
+            reported_us=reported_us,
+        )
+
+    store = open_store(tmp_path / "d")
+    store.upsert_events(to_table([ev("open", 1_772_400_000_000_000)]))
+    store.upsert_events(to_table([ev("closed", 1_772_500_000_000_000)]))
+    (got,) = from_table(store.events())
+    store.close()
+    assert got.status == "closed"
+    assert got.reported_us == 1_772_400_000_000_000

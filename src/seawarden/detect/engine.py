@@ -133,6 +133,14 @@ def _time_span_us(col: pa.ChunkedArray) -> tuple[int, int] | None:
     return None if lo is None or hi is None else (lo, hi)
 
 
+def _stamp(events: list[Event], watermark_us: int) -> list[Event]:
+    if watermark_us != NO_WATERMARK:
+        for e in events:
+            if e.reported_us is None:
+                e.reported_us = watermark_us
+    return events
+
+
 @dataclass
 class Engine:
     """Detectors plus the reorder buffer's lateness; the state lives outside (pure steps)."""
@@ -203,7 +211,13 @@ class Engine:
         self, state: EngineState, positions: pa.Table, identities: pa.Table | None = None
     ) -> tuple[EngineState, list[Event]]:
         """Add positions (and identity reports); release what the watermark has passed;
-        return event updates."""
+        return event updates, each stamped with the watermark it was reported at."""
+        state, events = self._step(state, positions, identities)
+        return state, _stamp(events, state.watermark_us)
+
+    def _step(
+        self, state: EngineState, positions: pa.Table, identities: pa.Table | None
+    ) -> tuple[EngineState, list[Event]]:
         if identities is not None and identities.num_rows:
             state.identities = (
                 identities
@@ -290,6 +304,10 @@ class Engine:
 
     def finish(self, state: EngineState) -> tuple[EngineState, list[Event]]:
         """End of input: release everything. Events still open stay open (closed later)."""
+        state, events = self._finish(state)
+        return state, _stamp(events, state.watermark_us)
+
+    def _finish(self, state: EngineState) -> tuple[EngineState, list[Event]]:
         early = self._admit(state)
         out = (
             Fixes.concat([self._unpack(state, c) for c in state.buffer])
@@ -305,10 +323,40 @@ class Engine:
         return state, early + self._release(state, out, state.watermark_us, final=True)
 
     def run(
-        self, positions: pa.Table, identities: pa.Table | None = None
+        self,
+        positions: pa.Table,
+        identities: pa.Table | None = None,
+        *,
+        replay_s: float | None = None,
     ) -> tuple[EngineState, list[Event]]:
-        """Batch: one step and finish."""
+        """Batch: one step and finish. With ``replay_s``, the input is fed in source-time order
+        in slices of that many seconds, as a live feed would arrive: the events are the same
+        (stream equals batch), and each carries the time it would have been reported live."""
         st = self.start()
-        st, ev1 = self.step(st, positions, identities)
-        st, ev2 = self.finish(st)
-        return st, ev1 + ev2
+        if replay_s is None or positions.num_rows == 0:
+            st, ev1 = self.step(st, positions, identities)
+            st, ev2 = self.finish(st)
+            return st, ev1 + ev2
+        t = positions[T.T_UTC].cast(pa.int64()).to_numpy(zero_copy_only=False)
+        t = (
+            np.where(np.isnan(t), np.iinfo(np.int64).max, t).astype(np.int64)
+            if t.dtype.kind == "f"
+            else t
+        )
+        order = np.argsort(t, kind="stable")
+        t = t[order]
+        timed = t[t != np.iinfo(np.int64).max]
+        if len(timed) == 0:
+            st, ev1 = self.step(st, positions, identities)
+            st, ev2 = self.finish(st)
+            return st, ev1 + ev2
+        step_us = max(int(replay_s * 1_000_000), 1)
+        slot = np.minimum(t, timed.max()) - timed.min()
+        cuts = np.flatnonzero(np.diff(slot // step_us)) + 1
+        events: list[Event] = []
+        table = positions.take(pa.array(order))
+        for k, (a, b) in enumerate(zip(np.r_[0, cuts], np.r_[cuts, len(t)], strict=True)):
+            st, ev = self.step(st, table.slice(int(a), int(b - a)), identities if k == 0 else None)
+            events.extend(ev)
+        st, ev = self.finish(st)
+        return st, events + ev

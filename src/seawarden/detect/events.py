@@ -41,6 +41,8 @@ EVENT_SCHEMA: Final = pa.schema(
         pa.field("published", pa.bool_(), nullable=False),
         pa.field(T.OWNER, pa.string(), nullable=False),
         pa.field(T.REL_TO, pa.string(), nullable=False),
+        # Source time (the engine's watermark) at which the event was first reported.
+        pa.field("reported", T.UTC_TS),
     ]
 )
 
@@ -82,6 +84,9 @@ class Event:
     owner: str
     rel_to: str
     id: str = field(default="")
+    # When the engine first reported this event (its watermark, a source time): how long after
+    # the behaviour began people could have known. Not part of the id; updates keep the first.
+    reported_us: int | None = None
 
     def __post_init__(self) -> None:
         if not self.id:
@@ -107,6 +112,7 @@ class Event:
             "owner": self.owner,
             "rel_to": self.rel_to,
             "published": self.published,
+            "reported": iso(self.reported_us),
         }
 
 
@@ -129,6 +135,7 @@ def to_table(events: list[Event]) -> pa.Table:
             "published": [e.published for e in events],
             T.OWNER: [e.owner for e in events],
             T.REL_TO: [e.rel_to for e in events],
+            "reported": pa.array([e.reported_us for e in events], pa.int64()).cast(T.UTC_TS),
         },
         schema=EVENT_SCHEMA,
     )
@@ -155,13 +162,22 @@ def from_table(table: pa.Table) -> list[Event]:
                 owner=r[T.OWNER],
                 rel_to=r[T.REL_TO],
                 id=r["id"],
+                reported_us=(
+                    None
+                    if r.get("reported") is None
+                    else int(r["reported"].timestamp() * 1_000_000)
+                ),
             )
         )
     return out
 
 
 def merge(current: dict[str, Event], updates: list[Event]) -> dict[str, Event]:
-    """Apply updates by id: the latest update of an event wins."""
+    """Apply updates by id: the latest update of an event wins, keeping the first report time."""
     for e in updates:
+        old = current.get(e.id)
+        first = None if old is None else old.reported_us
+        if first is not None and (e.reported_us is None or first < e.reported_us):
+            e.reported_us = first
         current[e.id] = e
     return current

@@ -63,7 +63,7 @@ _DDL = {
             {T.LAT} DOUBLE, {T.LON} DOUBLE, metrics JSON NOT NULL, detector VARCHAR NOT NULL,
             detector_version VARCHAR NOT NULL, params JSON NOT NULL, evidence JSON NOT NULL,
             published BOOLEAN NOT NULL, {T.OWNER} VARCHAR NOT NULL, {T.REL_TO} VARCHAR NOT NULL,
-            updated_at TIMESTAMPTZ NOT NULL)""",
+            reported TIMESTAMPTZ, updated_at TIMESTAMPTZ NOT NULL)""",
     "ingest_runs": """
         CREATE TABLE IF NOT EXISTS ingest_runs (
             run_id VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, inputs VARCHAR NOT NULL,
@@ -117,6 +117,8 @@ class EmbeddedStore:
         self.con.execute("SET TimeZone = 'UTC'")
         for ddl in _DDL.values():
             self.con.execute(ddl)
+        # Data directories made before events carried their first report time.
+        self.con.execute("ALTER TABLE events ADD COLUMN IF NOT EXISTS reported TIMESTAMPTZ")
         self._views()
 
     def _views(self) -> None:
@@ -239,15 +241,26 @@ class EmbeddedStore:
 
     def upsert_events(self, events: pa.Table) -> int:
         """Store event updates (EVENT_SCHEMA); an id already stored is replaced: the latest
-        status of an event wins. Returns the number of rows written."""
+        status of an event wins, and the earliest report time is kept. Returns the number of
+        rows written."""
         if events.num_rows == 0:
             return 0
         now = datetime.now(UTC)
         self.con.register("_ev", events)
         self.con.execute("BEGIN TRANSACTION")
         try:
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE _old AS "
+                "SELECT id, reported FROM events WHERE id IN (SELECT id FROM _ev)"
+            )
             self.con.execute("DELETE FROM events WHERE id IN (SELECT id FROM _ev)")
-            self.con.execute("INSERT INTO events SELECT *, ? FROM _ev", [now])
+            self.con.execute(
+                "INSERT INTO events BY NAME SELECT ev.* REPLACE ("
+                "  coalesce(least(ev.reported, o.reported), ev.reported, o.reported) AS reported"
+                "), ? AS updated_at FROM _ev ev LEFT JOIN _old o USING (id)",
+                [now],
+            )
+            self.con.execute("DROP TABLE _old")
             self.con.execute("COMMIT")
         except Exception:
             self.con.execute("ROLLBACK")
