@@ -19,6 +19,7 @@ from seawarden import types as T
 from seawarden.errors import ConfigError, SeawardenError
 
 DEFAULT_DATA = "./seawarden-data"
+DEFAULT_SCENARIO = "caribbean-epac"
 
 # Fields `decode` prints, in order, when the message type has them.
 DECODE_FIELDS = [
@@ -365,6 +366,93 @@ def cmd_events(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sim_run(args: argparse.Namespace) -> int:
+    from seawarden.sim.run import run
+
+    if args.scenario_file and args.scenario:
+        raise ConfigError("give a scenario file or --scenario NAME, not both")
+    res = run(
+        args.scenario_file or args.scenario or DEFAULT_SCENARIO,
+        Path(args.out),
+        hours=args.hours,
+        seed=args.seed,
+    )
+    print(res.summary())
+    return 0
+
+
+def cmd_sim_replay(args: argparse.Namespace) -> int:
+    from seawarden.sim.replay import replay
+
+    def listening(server: Any) -> None:
+        print(
+            f"replaying {args.dir} at {args.speed:g}x on {server.url} "
+            "(connect with: seawarden ingest " + server.url + ")",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    stats = replay(
+        Path(args.dir),
+        speed=args.speed,
+        to=args.to,
+        wait_for_client=not args.no_wait,
+        contacts_to=args.contacts_to,
+        duration_s=args.duration,
+        on_listening=listening,
+    )
+    print(
+        f"replayed {stats.lines:,} lines and {stats.contacts:,} contacts to "
+        f"{stats.clients} client(s) in {stats.wall_s:.1f} s ({stats.ended})"
+    )
+    return 0
+
+
+def _scenario_name(truth_path: str) -> str:
+    """The scenario's name from the scenario.toml that ``sim run`` writes beside the truth."""
+    import tomllib
+
+    folder = Path(truth_path).resolve().parent
+    try:
+        tables = tomllib.loads((folder / "scenario.toml").read_text(encoding="utf-8"))
+        return str(tables["scenario"]["name"])
+    except (OSError, KeyError, TypeError, tomllib.TOMLDecodeError):
+        return folder.name
+
+
+def cmd_exercise_score(args: argparse.Namespace) -> int:
+    import json as _json
+
+    from seawarden.sim.report import write_report
+    from seawarden.sim.score import score_files
+
+    sc, truth, events = score_files(
+        args.truth, args.events, tolerance_s=args.tolerance_s, late_after_s=args.late_after_s
+    )
+    if args.report:
+        write_report(sc, truth, events, args.report, scenario_name=_scenario_name(args.truth))
+    if args.json:
+        print(_json.dumps(sc.as_json()))
+        return 0
+    rows = [
+        {
+            "behaviour": name,
+            "truth": b["truth"],
+            "detected": b["detected"],
+            "precision": "-" if b["precision"] is None else f"{b['precision']:.2f}",
+            "recall": "-" if b["recall"] is None else f"{b['recall']:.2f}",
+            "median delay": "-"
+            if b["median_delay_s"] is None
+            else f"{b['median_delay_s'] / 60:.0f} min",
+        }
+        for name, b in sc.as_json()["behaviours"].items()
+    ]
+    _print_table(rows, ["behaviour", "truth", "detected", "precision", "recall", "median delay"])
+    if args.report:
+        print(f"after-action report written to {args.report}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from seawarden.demo import run_demo
 
@@ -472,7 +560,46 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=cmd_events)
 
-    dm = sub.add_parser("demo", help="ingest the bundled sample feeds and show what was found")
+    sim = sub.add_parser("sim", help="exercise simulator: scenarios with ground truth")
+    simsub = sim.add_subparsers(dest="sim_command", required=True, metavar="COMMAND")
+    sr = simsub.add_parser("run", help="simulate a scenario and write its feeds and truth")
+    sr.add_argument("scenario_file", nargs="?", default=None, metavar="SCENARIO.toml")
+    sr.add_argument(
+        "--scenario", default=None, help=f"a packaged scenario (default {DEFAULT_SCENARIO})"
+    )
+    sr.add_argument("--hours", type=float, default=None, help="override the scenario's hours")
+    sr.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    sr.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    sr.set_defaults(func=cmd_sim_run)
+    rp = simsub.add_parser("replay", help="replay a simulator output in real time")
+    rp.add_argument("dir", metavar="DIR")
+    rp.add_argument("--speed", type=float, default=1.0, help="time factor (0 = fast as possible)")
+    rp.add_argument(
+        "--to",
+        default="tcp://127.0.0.1:10110",
+        help="serve the NMEA feed on tcp://HOST:PORT (clients such as `seawarden ingest` connect)",
+    )
+    rp.add_argument("--contacts-to", default=None, help="serve contacts on tcp://HOST:PORT too")
+    rp.add_argument("--no-wait", action="store_true", help="start without waiting for a client")
+    rp.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    rp.set_defaults(func=cmd_sim_replay)
+
+    ex = sub.add_parser("exercise", help="exercise scoring and after-action reports")
+    exsub = ex.add_subparsers(dest="exercise_command", required=True, metavar="COMMAND")
+    es = exsub.add_parser("score", help="score detected events against a simulation's truth")
+    es.add_argument("--truth", required=True, metavar="DIR/truth.jsonl")
+    es.add_argument("--events", required=True, metavar="EVENTS.jsonl")
+    es.add_argument("--json", action="store_true", help="print one JSON object")
+    es.add_argument(
+        "--report", default=None, metavar="FILE.md", help="write the after-action report"
+    )
+    es.add_argument("--tolerance-s", type=float, default=1800.0, help="time tolerance of a match")
+    es.add_argument(
+        "--late-after-s", type=float, default=3600.0, help="found after truth end + this = late"
+    )
+    es.set_defaults(func=cmd_exercise_score)
+
+    dm = sub.add_parser("demo", help="run a short exercise end to end and show the scores")
     _data_arg(dm)
     dm.add_argument("--testdata", default="../shared/testdata", help="extra real captures")
     dm.set_defaults(func=cmd_demo)

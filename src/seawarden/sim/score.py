@@ -13,14 +13,15 @@ Rules (one behaviour = one event type, scored separately):
 * Assignment is **one to one** and maximises the number of matches first (Hungarian algorithm,
   ``scipy.optimize.linear_sum_assignment``); among equally many matches it prefers published
   events, then the larger share of the truth span covered. A second event on the same truth
-  item is therefore not a match.
+  item is therefore not a match; it is a **repeat** (for example one identity swap reported
+  once for the name and once for the call sign): neither a detection nor a false alarm.
 * **Withdrawn** events (``status == "withdrawn"``) are ignored entirely; with several lines
   for one event id the last one wins (the engine's updates of an event).
 * **Recall** counts only AIS-visible truth items (``ais_visible: true``). The dark ones are for
   sensor fusion: they are listed (``Score.items`` with status ``dark``) and may absorb events
   (an event matching one is neither a hit nor a false alarm), but never count.
 * **Detected** = truth items matched by an event, raw or published. **False positives** =
-  PUBLISHED events matching no truth item. Raw events (``published: false``) that match
+  PUBLISHED events matching no truth item (not even as a repeat). Raw events (``published: false``) that match
   nothing are not false positives: the raw layer is the engine's leads, which the published
   layer exists to filter; a raw event that does find a planted behaviour still counts as
   detected. ``precision = detected / (detected + false positives)``.
@@ -116,6 +117,7 @@ class Score:
     behaviours: dict[str, BehaviourScore]
     items: list[ItemResult]
     false_alarms: list[dict[str, Any]]  # published events matching no truth, by start
+    repeats: list[dict[str, Any]] = field(default_factory=list)  # more events on a matched item
     tolerance_s: float = TOLERANCE_S
     late_after_s: float = LATE_AFTER_S
     # True when no scored event carried ``reported``: delays are then from the event's start.
@@ -251,6 +253,14 @@ def _event_items(events: Iterable[Mapping[str, Any]]) -> list[_Event]:
     return out
 
 
+def _overlaps_any(e: _Event, items: list[_Truth], tol_us: int) -> bool:
+    """Whether the event could match one of the items (shared MMSI, overlapping times)."""
+    return any(
+        e.mmsi & t.mmsi and e.start_us <= t.end_us + tol_us and e.end_us >= t.start_us - tol_us
+        for t in items
+    )
+
+
 def _assign(
     evs: list[_Event], items: list[_Truth], tol_us: int
 ) -> tuple[dict[int, int], list[int]]:
@@ -307,6 +317,7 @@ def score(
 
     results: dict[int, ItemResult] = {}
     false_alarms: list[dict[str, Any]] = []
+    repeats: list[dict[str, Any]] = []
     matched_ids: set[str] = set()
     behaviours: dict[str, BehaviourScore] = {}
     any_reported = False
@@ -341,7 +352,10 @@ def score(
             )
             if e2 is not None:
                 matched_ids.add(e2.id)
-        fps = [left[i].raw for i in unmatched if left[i].published]
+        covered = visible + dark
+        again = [i for i in unmatched if _overlaps_any(left[i], covered, tol_us)]
+        repeats += [left[i].raw for i in again]
+        fps = [left[i].raw for i in unmatched if left[i].published and i not in again]
         false_alarms += fps
 
         if not visible and not any(e.published for e in mine):
@@ -360,6 +374,7 @@ def score(
         behaviours=behaviours,
         items=[results[i] for i in sorted(results)],
         false_alarms=false_alarms,
+        repeats=repeats,
         tolerance_s=tolerance_s,
         late_after_s=late_after_s,
         delays_from_start=not any_reported,
