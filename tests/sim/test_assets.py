@@ -215,9 +215,13 @@ def test_names_unique_and_not_deployed_twice() -> None:
         assets.deploy(w)
 
 
-def test_default_fragment() -> None:
-    text = (resources.files("seawarden") / "data" / "scenarios" / "_sensors.toml").read_text()
-    frag = tomllib.loads(text)
+def test_default_scenario_assets() -> None:
+    text = (resources.files("seawarden") / "data" / "scenarios" / "caribbean-epac.toml").read_text()
+    frag = {
+        k: v
+        for k, v in tomllib.loads(text).items()
+        if k in ("assets", "coastal_radars", "sar", "sensors")
+    }
     specs = assets.specs({"scenario": {"region": REGION}, **copy.deepcopy(frag)})
     kinds = [s.kind for s in specs]
     assert kinds.count("patrol") == 12

@@ -363,9 +363,13 @@ def test_patrol_radar_never_reports_its_own_ship() -> None:
     assert set(c.truth.tolist()) == {0}
 
 
-def test_default_fragment_observes_every_sensor_type() -> None:
-    text = (resources.files("seawarden") / "data" / "scenarios" / "_sensors.toml").read_text()
-    frag = tomllib.loads(text)
+def test_default_scenario_observes_every_sensor_type() -> None:
+    text = (resources.files("seawarden") / "data" / "scenarios" / "caribbean-epac.toml").read_text()
+    frag = {
+        k: v
+        for k, v in tomllib.loads(text).items()
+        if k in ("assets", "coastal_radars", "sar", "sensors")
+    }
     rng = np.random.default_rng(1)
     # Traffic spread over the region, denser than real.
     platforms = [
