@@ -454,9 +454,12 @@ def cmd_exercise_score(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from seawarden.demo import run_demo
+    from seawarden.demo import run_demo, run_exercise
 
-    return run_demo(Path(args.data), Path(args.testdata))
+    if args.feeds:
+        return run_demo(Path(args.data), Path(args.testdata))
+    run_exercise(Path(args.data), args.scenario, hours=args.hours, seed=args.seed)
+    return 0
 
 
 # --- parser ----------------------------------------------------------------------------------
@@ -601,7 +604,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     dm = sub.add_parser("demo", help="run a short exercise end to end and show the scores")
     _data_arg(dm)
-    dm.add_argument("--testdata", default="../shared/testdata", help="extra real captures")
+    dm.add_argument("--scenario", default=DEFAULT_SCENARIO, help="scenario name or TOML file")
+    dm.add_argument("--hours", type=float, default=None, help="override the scenario's hours")
+    dm.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    dm.add_argument(
+        "--feeds", action="store_true", help="instead: ingest the bundled real AIS captures"
+    )
+    dm.add_argument(
+        "--testdata", default="../shared/testdata", help="extra real captures (--feeds)"
+    )
     dm.set_defaults(func=cmd_demo)
     return p
 

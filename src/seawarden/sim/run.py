@@ -45,6 +45,8 @@ class RunResult:
     contacts: int
     truth: list[TruthItem]
     seconds: dict[str, float] = field(default_factory=dict)
+    mmsis: list[int] = field(default_factory=list)  # the fleet's MMSIs (0: no AIS) ...
+    names: list[str] = field(default_factory=list)  # ... and names, for people to read
 
     def summary(self) -> str:
         kinds = ", ".join(f"{n} {k}" for k, n in sorted(self.platforms.items()))
@@ -159,4 +161,6 @@ def run(
         contacts=n_contacts,
         truth=world.truth,
         seconds=seconds,
+        mmsis=[int(m) for m in world.fleet.mmsi],
+        names=list(world.fleet.name),
     )
