@@ -293,3 +293,14 @@ def test_zone_set_from_geo() -> None:
     zs = zones.Zones([zones.Zone(*CORRIDOR), zones.Zone(*PORT)])
     ev = run([SpeedBandDetector(zones=zs)], go_fast(40, 30))
     assert [e.metrics["zone"]["name"] for e in ev] == ["corridor-1"]
+
+
+def test_no_clock_noise_and_fixes_at_the_same_time() -> None:
+    # Without clock noise a pair at the same time has infinite implied bounds (IEEE division,
+    # as implied_bounds_kn): judged, not a ZeroDivisionError.
+    p = HighSpeedParams(segment=SegmentParams(gnss_noise_km=0.0, clock_noise_s=0.0))
+    rows = go_fast(40, 20)
+    twin = {**rows[5], T.MSG_KEY: 7}
+    rows.insert(5, twin)
+    rows.insert(5, {**twin, T.LAT: float(twin[T.LAT]) + 0.001, T.MSG_KEY: 8})  # type: ignore[arg-type]
+    assert of(run([HighSpeedDetector(p)], rows), "high_speed")

@@ -161,9 +161,25 @@ def test_max_tracks_bounds_the_state() -> None:
     st, sg = run(t, lat, params=p)
     assert sg.seg.tolist() == list(range(10))
     assert sg.new_track[1:].all()
-    assert st.t.shape[1] == 3
-    assert sorted(st.seg[0].tolist()) == [7, 8, 9]
+    assert st.open_tracks(0).t.shape == (1, 3)
+    assert sorted(st.open_tracks(0).seg[0].tolist()) == [7, 8, 9]
     assert st.nbytes_per_vessel() <= 150
+
+
+def test_one_sub_track_carries_no_room_for_more() -> None:
+    # 1,000 vessels, one with a jump: only that one takes room for its other sub-tracks.
+    n = 1000
+    slot = np.repeat(np.arange(n), 2)
+    t = np.tile([0.0, 60.0], n)
+    lat = np.tile([10.0, 10.0 + dlat_for(10, 60)], n)
+    lat[1] = 14.0  # vessel 0 jumps
+    st, sg = run(t.tolist(), lat.tolist(), slot=slot.tolist())
+    assert sg.new_track.sum() == 1 and st.more_used == 1
+    assert st.open_tracks(0).seg[0].tolist() == [0, 1, -1, -1]
+    assert st.open_tracks(1).seg[0].tolist() == [0, -1, -1, -1]
+    per_slot = 4 * 8 + 4 + 2 + 4 + 2 + 1  # sub-track 0, its row in ``more``, next_seg, last_k
+    assert st.nbytes() <= st.n * per_slot + len(st.more.t) * 3 * (4 * 8 + 4 + 2)
+    assert st.nbytes_per_vessel() == per_slot + 3 * (4 * 8 + 4 + 2)
 
 
 def test_invalid_fixes_are_left_out() -> None:

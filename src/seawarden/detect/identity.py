@@ -72,6 +72,8 @@ REASONS: Final = (
     "imo_invalid",
 )
 _MMSI_REASONS: Final = REASONS[:4]
+# By message type (6 bits; -1, none, clips to 0).
+_BASE_STATION: Final = np.isin(np.arange(64), BASE_STATION_TYPES)
 
 
 # --- shared helpers -------------------------------------------------------------------------
@@ -147,9 +149,32 @@ class _Finding:
     reports: int = 0  # capped at published_min_reports
 
 
+UNCHECKED: Final = -2
+
+
 @dataclass
 class InvalidIdentityState:
     findings: dict[tuple[int, str], _Finding] = field(default_factory=dict)
+    # Per vessel slot: its MMSI's structural problem (index into REASONS), -1 for none,
+    # UNCHECKED before its first fix. A slot's MMSI never changes, so each is checked once
+    # rather than at every release it transmits in.
+    mmsi_reason: NDArray[np.int8] = field(default_factory=lambda: np.zeros(0, np.int8))
+
+    def reasons_of(self, fx: Fixes) -> NDArray[np.int8]:
+        """The structural problem of each fix's MMSI (-1: none), checking new slots only."""
+        top = int(fx.slot.max()) + 1
+        cache = self.mmsi_reason
+        if top > len(cache):
+            grown = np.full(max(top, len(cache) + len(cache) // 8, 64), UNCHECKED, np.int8)
+            grown[: len(cache)] = cache
+            cache = self.mmsi_reason = grown
+        why = cache[fx.slot]
+        new = np.flatnonzero(why == UNCHECKED)
+        if len(new):
+            slots, first = np.unique(fx.slot[new], return_index=True)
+            cache[slots] = mmsi_reasons(fx.mmsi[new[first]])
+            why[new] = cache[fx.slot[new]]
+        return why
 
 
 @dataclass
@@ -198,13 +223,12 @@ class InvalidIdentityDetector:
     ) -> tuple[InvalidIdentityState, list[Event]]:
         if len(fx) == 0:
             return st, []
-        # Structural MMSI problems: one check per distinct MMSI of the batch.
-        uniq, first = np.unique(fx.mmsi, return_index=True)
-        why = mmsi_reasons(uniq)
-        rows = [np.flatnonzero(np.isin(fx.mmsi, uniq[why >= 0]))]
-        reasons = [why[np.searchsorted(uniq, fx.mmsi[rows[0]])]]
+        # Structural MMSI problems: checked once per vessel (see ``reasons_of``).
+        why = st.reasons_of(fx)
+        rows = [np.flatnonzero(why >= 0)]
+        reasons = [why[rows[0]]]
         # A ship's MMSI in base-station reports.
-        base = np.flatnonzero(np.isin(fx.msg_type, BASE_STATION_TYPES))
+        base = np.flatnonzero(_BASE_STATION.take(fx.msg_type, mode="clip"))
         if len(base):
             ship = base[mmsi_kind(fx.mmsi[base]) == MmsiKind.SHIP]
             rows.append(ship)
@@ -241,9 +265,9 @@ class InvalidIdentityDetector:
         reason = mmsi_reasons(mmsi)
         bad = np.flatnonzero(reason >= 0)
         idx_l, why_l = [bad], [reason[bad]]
-        mid_flag = pa.array(flag_of(mmsi), pa.string())
-        reported = pa.nulls(n, pa.string())
+        mid_flag = reported = pa.nulls(n, pa.string())
         if FLAG_COLUMN in table.column_names:
+            mid_flag = pa.array(flag_of(mmsi), pa.string())  # only then: it costs per row
             col = table[FLAG_COLUMN].cast(pa.string())
             reported = pc.utf8_upper(pc.utf8_trim_whitespace(col)).combine_chunks()
             # Only ISO alpha-3 flags can be compared with the MID table.
@@ -370,6 +394,7 @@ _ALNUM = re.compile(r"[^0-9A-Z]")
 # Ship-type decades whose second digit is only a hazard category or reserved (ITU-R M.1371).
 _COSMETIC_DECADES: Final = frozenset({2, 4, 6, 7, 8, 9})
 RUN_CAP: Final = 1 << 30
+_INT_MAX: Final = {k: int(np.iinfo(f"i{k}").max) for k in (2, 4, 8)}  # by itemsize
 
 
 @dataclass(frozen=True)
@@ -388,22 +413,43 @@ class IdentityChangeParams(Params):
             )
 
 
+def _zeros(dtype: Any) -> Any:
+    return field(default_factory=lambda: np.zeros(0, dtype))
+
+
 @dataclass
 class _Attr:
-    """Last known value of one attribute for every vessel row (-1: none yet)."""
+    """Last known value of one attribute for every vessel row (-1: none yet).
 
-    code: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
-    t: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
-    key: NDArray[np.uint64] = field(default_factory=lambda: np.zeros(0, np.uint64))
-    source: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
-    owner: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
-    rel: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
-    run: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
+    Widths are exact: codes of names, call signs, IMO numbers (int32 in the identity schema)
+    and ship types fit int32 (packed dimensions need int64, see ``for_field``); dictionary
+    codes are int16 until a dictionary outgrows that (``fit``)."""
+
+    code: NDArray[np.signedinteger[Any]] = _zeros(np.int32)
+    t: NDArray[np.int64] = _zeros(np.int64)
+    key: NDArray[np.uint64] = _zeros(np.uint64)
+    source: NDArray[np.signedinteger[Any]] = _zeros(np.int16)
+    owner: NDArray[np.signedinteger[Any]] = _zeros(np.int16)
+    rel: NDArray[np.signedinteger[Any]] = _zeros(np.int16)
+    run: NDArray[np.int32] = _zeros(np.int32)
+
+    @staticmethod
+    def for_field(fname: str) -> _Attr:
+        return _Attr(code=np.zeros(0, np.int64)) if fname == "dimensions" else _Attr()
+
+    def fit(self, dicts: Dictionaries) -> None:
+        """Widen the dictionary codes before a dictionary holds one they cannot: exact always."""
+        top = max(len(dicts.rels), len(dicts.owners), len(dicts.sources))
+        if top > _INT_MAX[self.rel.dtype.itemsize]:
+            wide = np.int32 if top <= _INT_MAX[4] else np.int64
+            self.source = self.source.astype(wide)
+            self.owner = self.owner.astype(wide)
+            self.rel = self.rel.astype(wide)
 
     def grow(self, n: int) -> None:
         if n <= len(self.code):
             return
-        m = max(n, 2 * len(self.code), 64)
+        m = max(n, len(self.code) + len(self.code) // 8, 64)  # spare rows are state too
         for name, fill in (
             ("code", -1),
             ("t", NONE),
@@ -421,8 +467,12 @@ class _Attr:
 
 @dataclass
 class IdentityChangeState:
-    rows: dict[int, int] = field(default_factory=dict)  # mmsi -> row of the arrays
-    attrs: dict[str, _Attr] = field(default_factory=lambda: {f: _Attr() for f in FIELDS})
+    # The row of each vessel in the arrays of ``attrs``: MMSIs sorted, beside their rows
+    # (12 bytes a vessel, where a dict costs about a hundred).
+    mmsi: NDArray[np.int64] = _zeros(np.int64)
+    row: NDArray[np.int32] = _zeros(np.int32)
+    n_rows: int = 0
+    attrs: dict[str, _Attr] = field(default_factory=lambda: {f: _Attr.for_field(f) for f in FIELDS})
     texts: list[str] = field(default_factory=list)  # interned names and call signs
     text_codes: dict[str, int] = field(default_factory=dict)
 
@@ -542,17 +592,12 @@ class IdentityChangeDetector:
         own = _codes(tab[T.OWNER], dicts, "owners")
         rel = _codes(tab[T.REL_TO], dicts, "rels")
         uniq, inv = np.unique(mmsi, return_inverse=True)
-        rows = np.empty(len(uniq), np.int64)
-        for j, m in enumerate(uniq.tolist()):
-            r = st.rows.get(m)
-            if r is None:
-                r = st.rows[m] = len(st.rows)
-            rows[j] = r
-        row = rows[inv]
+        row = self._rows(st, uniq)[inv]
         events: list[Event] = []
         for fname in self.params.fields:
             a = st.attrs[fname]
-            a.grow(len(st.rows))
+            a.grow(st.n_rows)
+            a.fit(dicts)
             code = self._codes(st, tab, fname)
             # Reports carrying the attribute, and not older than what is already known of it.
             ok = np.flatnonzero((code >= 0) & (t >= a.t[row]))
@@ -562,6 +607,22 @@ class IdentityChangeDetector:
                 self._changes(st, fname, a, ok, row, code, t, key, src, own, rel, mmsi, dicts)
             )
         return st, events
+
+    @staticmethod
+    def _rows(st: IdentityChangeState, uniq: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Rows of these (sorted, distinct) MMSIs; new ones get the next rows."""
+        pos = np.searchsorted(st.mmsi, uniq)
+        known = pos < len(st.mmsi)
+        known[known] = st.mmsi[pos[known]] == uniq[known]
+        rows = np.empty(len(uniq), np.int64)
+        rows[known] = st.row[pos[known]]
+        new = np.flatnonzero(~known)
+        if len(new):
+            rows[new] = np.arange(st.n_rows, st.n_rows + len(new))
+            st.n_rows += len(new)
+            st.mmsi = np.insert(st.mmsi, pos[new], uniq[new])
+            st.row = np.insert(st.row, pos[new], rows[new].astype(np.int32))
+        return rows
 
     def _changes(
         self,

@@ -21,15 +21,17 @@ first fix (and the zone), so stream and batch give the same ids.
 
 :class:`RunBook` (runs of flagged fixes with exact, order-independent aggregates) and
 :class:`SegmentedDetector` (sub-tracks and declared ship types) are shared with
-:mod:`seawarden.detect.spoofing`.
+:mod:`seawarden.detect.spoofing`. The segmenting detectors whose segmentation inputs are equal
+segment each release once and carry one segmentation state and one ship-type table, in
+``Dictionaries.shared`` (see :class:`SharedSegmentation` and :class:`ShipTypes`).
 """
 
 from __future__ import annotations
 
-import bisect
 import math
+import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, NamedTuple
 
 import numba as nb
@@ -161,6 +163,14 @@ def _by_run(rid: NDArray[np.int64], codes: NDArray[np.int64], nr: int) -> list[s
     return out
 
 
+def _member(a: NDArray[np.int64], b: NDArray[np.int64]) -> NDArray[np.bool_]:
+    """``np.isin(a, b)``; open runs are few, and for a few keys one comparison per pair costs
+    less than the sorting ``isin`` does (it dominated a stream release)."""
+    if len(a) * len(b) <= 16_384:
+        return (a[:, None] == b[None, :]).any(axis=1)
+    return np.isin(a, b)
+
+
 @dataclass
 class RunBook:
     """Open runs by group key (a vessel, or a vessel's sub-track), carried between steps.
@@ -233,7 +243,7 @@ class RunBook:
             return []
         open_keys = np.fromiter(self.open.keys(), np.int64, len(self.open))
         out = []
-        for k in open_keys[np.isin(open_keys, keys)].tolist():
+        for k in open_keys[_member(open_keys, keys)].tolist():
             if keep is not None and k in keep:
                 continue
             r = self.open.pop(k)
@@ -300,7 +310,8 @@ class RunBook:
         touched: list[Run] = []
         if self.open:
             free = pr[heads] == -1
-            for j in np.flatnonzero(free & np.isin(hkeys, list(self.open.keys()))).tolist():
+            open_keys = np.fromiter(self.open.keys(), np.int64, len(self.open))
+            for j in np.flatnonzero(free & _member(hkeys, open_keys)).tolist():
                 c = self.open[int(hkeys[j])]
                 if t[heads[j]] - c.last_us <= max_gap_us:
                     cont[j] = c
@@ -415,14 +426,9 @@ class RunBook:
 
 @dataclass
 class SegmentedState:
-    """Sub-tracks per vessel slot, declared ship types by MMSI, and open runs."""
+    """Open runs by book. The sub-tracks and declared ship types are not here: detectors with
+    equal segmentation inputs carry one copy of them in ``Dictionaries.shared``."""
 
-    seg: SegmentState
-    # MMSI -> [(reported at, ship type), ...] sorted by time: a fix uses the type reported at
-    # or before its own time, so stream and batch agree whatever the release boundaries. Only
-    # the reports of the latest release are kept beside the one in force before them.
-    ship_types: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
-    ship_changed: set[int] = field(default_factory=set)
     books: dict[str, RunBook] = field(default_factory=dict)
 
     def book(self, name: str) -> RunBook:
@@ -443,6 +449,172 @@ def canonical(fx: Fixes) -> Fixes:
     return fx.take(np.lexsort((fx.key, fx.t_us, fx.slot)))
 
 
+def _empty(dtype: Any) -> Any:
+    return field(default_factory=lambda: np.zeros(0, dtype))
+
+
+@dataclass
+class ShipTypes:
+    """Ship types declared in identity reports, by MMSI: one table for every detector that
+    segments (in ``Dictionaries.shared``), since segmentation envelopes depend on it.
+
+    A fix uses the type reported at or before its own time (ties in time: the larger type), so
+    stream and batch agree whatever the release boundaries. Every fix still to come is later
+    than the reports of earlier releases, so of those only the latest per MMSI is kept
+    (``mmsi``/``t``/``type``, sorted by MMSI); the reports of the latest release wait beside them
+    (``new_*``, sorted by MMSI, time and type) until the next reports arrive. Reports without
+    a source time are left out (they have no place in time).
+    """
+
+    mmsi: NDArray[np.int64] = _empty(np.int64)
+    t: NDArray[np.int64] = _empty(np.int64)
+    type: NDArray[np.int16] = _empty(np.int16)  # the identity schema's width
+    new_mmsi: NDArray[np.int64] = _empty(np.int64)
+    new_t: NDArray[np.int64] = _empty(np.int64)
+    new_type: NDArray[np.int16] = _empty(np.int16)
+    # The identity table last absorbed (a weak reference: it is not kept alive for this) and
+    # at which release: every segmenting detector hands the same table over.
+    release: int = -1
+    source: Any = None
+
+    KEY: ClassVar[tuple[str]] = ("ship_types",)
+
+    @staticmethod
+    def of(dicts: Dictionaries) -> ShipTypes:
+        table: ShipTypes | None = dicts.shared.get(ShipTypes.KEY)
+        if table is None:
+            table = dicts.shared[ShipTypes.KEY] = ShipTypes()
+        return table
+
+    def __len__(self) -> int:
+        return len(self.mmsi) + len(self.new_mmsi)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The weak reference only saves absorbing a table twice; it is not state (and cannot
+        # be pickled).
+        return {**self.__dict__, "source": None}
+
+    def absorb(self, idents: pa.Table, release: int) -> None:
+        """Add one release's identity reports, once however many detectors hand them over."""
+        if self.release == release and self.source is not None and self.source() is idents:
+            return
+        self.release, self.source = release, weakref.ref(idents)
+        self._fold()
+        ship = idents[T.SHIP_TYPE].fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        mmsi = idents[T.MMSI].to_numpy(zero_copy_only=False).astype(np.int64)
+        t = idents[T.T_UTC].cast(pa.int64()).fill_null(NO_TIME).to_numpy(zero_copy_only=False)
+        ok = np.flatnonzero((ship > 0) & (t != NO_TIME))  # 0: "not available"
+        mmsi, t, ship = mmsi[ok], np.asarray(t, np.int64)[ok], ship[ok]
+        order = np.lexsort((ship, t, mmsi))
+        self.new_mmsi, self.new_t = mmsi[order], t[order]
+        self.new_type = ship[order].astype(np.int16)
+
+    def _fold(self) -> None:
+        """The latest report of each MMSI so far into the kept ones."""
+        if len(self.new_mmsi) == 0:
+            return
+        last = np.r_[self.new_mmsi[1:] != self.new_mmsi[:-1], True]
+        m, t, ty = self.new_mmsi[last], self.new_t[last], self.new_type[last]
+        i = np.searchsorted(self.mmsi, m)
+        known = i < len(self.mmsi)
+        known[known] = self.mmsi[i[known]] == m[known]
+        k = np.flatnonzero(known)
+        j = i[k]
+        later = (t[k] > self.t[j]) | ((t[k] == self.t[j]) & (ty[k] > self.type[j]))
+        self.t[j[later]] = t[k][later]
+        self.type[j[later]] = ty[k][later]
+        fresh = np.flatnonzero(~known)
+        self.mmsi = np.insert(self.mmsi, i[fresh], m[fresh])
+        self.t = np.insert(self.t, i[fresh], t[fresh])
+        self.type = np.insert(self.type, i[fresh], ty[fresh])
+        self.new_mmsi, self.new_t = self.new_mmsi[:0], self.new_t[:0]
+        self.new_type = self.new_type[:0]
+
+    def at(self, fx: Fixes) -> NDArray[np.int64] | None:
+        """Per fix (grouped by vessel): the ship type in force (-1: none); None when no type is
+        known at all."""
+        if len(self) == 0:
+            return None
+        return _declared(
+            fx.mmsi, fx.t_us, self.mmsi, self.t, self.type, self.new_mmsi, self.new_t, self.new_type
+        )
+
+
+@nb.njit(cache=True)
+def _declared(mmsi, t, b_mmsi, b_t, b_type, n_mmsi, n_t, n_type):
+    """See :meth:`ShipTypes.at`: the largest (time, type) reported at or before each fix, of
+    the kept report and the latest release's; the lookups are done once per vessel."""
+    n = len(t)
+    out = np.full(n, -1, np.int64)
+    b = lo = hi = 0
+    has_b = False
+    for i in range(n):
+        m = mmsi[i]
+        if i == 0 or m != mmsi[i - 1]:
+            b = np.searchsorted(b_mmsi, m)
+            has_b = b < len(b_mmsi) and b_mmsi[b] == m
+            lo = np.searchsorted(n_mmsi, m)
+            hi = np.searchsorted(n_mmsi, m, side="right")
+        best_t = NO_TIME
+        if has_b and b_t[b] <= t[i]:
+            best_t = b_t[b]
+            out[i] = b_type[b]
+        k = lo + np.searchsorted(n_t[lo:hi], t[i], side="right") - 1
+        if k >= lo and (n_t[k] > best_t or (n_t[k] == best_t and n_type[k] > out[i])):
+            out[i] = n_type[k]
+    return out
+
+
+class Segmented(NamedTuple):
+    """One release's segmentation as every detector sharing it sees it (arrays read-only)."""
+
+    fx: Fixes  # the released fixes, ties in canonical order
+    sg: Segments
+    env: NDArray[np.float64]  # class envelope per fix (kn)
+    valid: NDArray[np.bool_]  # segmented: a vessel report on a real position
+    sentinel: NDArray[np.bool_]  # null island or out of range
+    ship: NDArray[np.int64] | None  # declared ship type (-1: none); None: none known at all
+
+
+@dataclass
+class SharedSegmentation:
+    """The sub-tracks of every detector that segments with the same inputs, carried once (in
+    ``Dictionaries.shared``), and the latest release's result until each user has taken it.
+
+    Sharing gives each user exactly what it would get alone because every user segments at
+    every release with fixes. A detector that first segments after the others had started gets
+    its own entry: it must not inherit a history it did not see.
+    """
+
+    state: SegmentState
+    users: set[str] = field(default_factory=set)
+    first_release: int = -1
+    release: int = -1
+    source: Fixes | None = None  # the released fixes ``result`` is of (held while it is)
+    result: Segmented | None = None
+    waiting: set[str] = field(default_factory=set)  # users yet to take ``result``
+
+    def current(self, release: int, fx: Fixes) -> Segmented | None:
+        """The result for these fixes; the release alone is not enough (revisions of too-late
+        fixes, direct calls) and neither is the object (its id could be reused)."""
+        if self.result is not None and self.release == release and self.source is fx:
+            return self.result
+        return None
+
+    def taken(self, name: str) -> None:
+        self.waiting.discard(name)
+        # Every user has it: nothing to carry to the next release. At the first release the
+        # users are not all known yet, so it waits until the next.
+        if not self.waiting and self.release != self.first_release:
+            self.result = self.source = None
+
+
+def _read_only(*arrays: NDArray[Any] | None) -> None:
+    for a in arrays:
+        if a is not None:
+            a.flags.writeable = False
+
+
 class SegmentedDetector:
     """Base of the detectors that segment each vessel's fixes into plausible sub-tracks."""
 
@@ -451,61 +623,85 @@ class SegmentedDetector:
     params: Any
 
     def start(self) -> SegmentedState:
-        return SegmentedState(seg=SegmentState.create(self.params.segment.max_tracks))
+        return SegmentedState()
 
     def identities(
         self, st: SegmentedState, idents: pa.Table, dicts: Dictionaries, ctx: Context | None
     ) -> tuple[SegmentedState, list[Event]]:
-        """Remember the ship types reported per MMSI (0 means "not available"), with when.
-
-        The engine hands identity reports over before the fixes released with them; every fix
-        still to come is later than the reports of earlier releases, so of those only the last
-        is kept. Reports without a source time are left out (they have no place in time)."""
-        for m in st.ship_changed:
-            st.ship_types[m] = st.ship_types[m][-1:]
-        st.ship_changed.clear()
-        ship = idents[T.SHIP_TYPE].fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-        mmsi = idents[T.MMSI].to_numpy(zero_copy_only=False).astype(np.int64)
-        t = idents[T.T_UTC].cast(pa.int64()).fill_null(NO_TIME).to_numpy(zero_copy_only=False)
-        ok = (ship > 0) & (t != NO_TIME)
-        for m, s, ts in zip(mmsi[ok].tolist(), ship[ok].tolist(), t[ok].tolist(), strict=True):
-            bisect.insort(st.ship_types.setdefault(m, []), (ts, s))
-            st.ship_changed.add(m)
+        """Remember the ship types reported per MMSI, in the one table the segmenting detectors
+        share (the engine hands identity reports over before the fixes released with them)."""
+        ShipTypes.of(dicts).absorb(idents, dicts.release)
         return st, []
 
-    def _ship_type(self, st: SegmentedState, fx: Fixes) -> NDArray[np.int64] | None:
-        """Per fix: the ship type its MMSI reported at or before it (-1: none); None when no
-        type is known at all."""
-        if not st.ship_types:
-            return None
-        out = np.full(len(fx), -1, np.int64)
-        starts = np.flatnonzero(np.r_[True, fx.slot[1:] != fx.slot[:-1]])
-        ends = np.r_[starts[1:], len(fx)]
-        for a, b, m in zip(starts.tolist(), ends.tolist(), fx.mmsi[starts].tolist(), strict=True):
-            h = st.ship_types.get(m)
-            if h is None:
-                continue
-            since = np.array([e[0] for e in h], np.int64)
-            types = np.array([e[1] for e in h], np.int64)
-            k = np.searchsorted(since, fx.t_us[a:b], side="right") - 1
-            out[a:b] = np.where(k >= 0, types[np.maximum(k, 0)], -1)
-        return out
-
     def _segment(
-        self, st: SegmentedState, fx: Fixes, null_island_km: float = 1.0, **concurrent: Any
-    ) -> tuple[Segments, NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]]:
-        """Sub-tracks of the vessel reports; returns (segments, envelope, valid, sentinel).
+        self,
+        dicts: Dictionaries,
+        fx: Fixes,
+        null_island_km: float = 1.0,
+        concurrent_min_fixes: int = 5,
+        concurrent_window_s: float = 3600.0,
+        concurrent_min_separation_km: float = 5.0,
+    ) -> Segmented:
+        """Sub-tracks of the vessel reports among the released fixes (see :class:`Segmented`),
+        computed by the first detector of the release with these inputs and reused by the rest.
 
         Null-island and out-of-range positions stay off every sub-track: no vessel is there."""
-        ship = self._ship_type(st, fx)
         segp = self.params.segment
+        # Everything the carried state and the per-fix results depend on (the concurrency
+        # window resets fix counts, the null-island radius decides which fixes are segmented).
+        conc = (
+            int(concurrent_min_fixes),
+            float(concurrent_window_s),
+            float(concurrent_min_separation_km),
+        )
+        sh = self._shared(dicts, ("segment", segp, float(null_island_km), conc), fx)
+        got = sh.current(dicts.release, fx)
+        if got is not None:
+            sh.taken(self.name)
+            return got
+        cfx = canonical(fx)
+        ship = ShipTypes.of(dicts).at(cfx)
         env, valid, sentinel = vessel_classes(
-            fx.msg_type, ship, fx.lat, fx.lon, segp, null_island_km
+            cfx.msg_type, ship, cfx.lat, cfx.lon, segp, null_island_km
         )
-        st.seg, sg = segment(
-            st.seg, fx.slot, fx.t_us, fx.lat, fx.lon, env, valid, segp, **concurrent
+        sh.state, sg = segment(
+            sh.state,
+            cfx.slot,
+            cfx.t_us,
+            cfx.lat,
+            cfx.lon,
+            env,
+            valid,
+            segp,
+            concurrent_min_fixes=conc[0],
+            concurrent_window_s=conc[1],
+            concurrent_min_separation_km=conc[2],
         )
-        return sg, env, valid, sentinel
+        # Read-only: a detector writing into them would change what the others see.
+        _read_only(env, valid, sentinel, ship, *(getattr(sg, f.name) for f in fields(sg)))
+        out = Segmented(cfx, sg, env, valid, sentinel, ship)
+        if sh.first_release < 0:
+            sh.first_release = dicts.release
+        sh.release, sh.source, sh.result = dicts.release, fx, out
+        sh.waiting = sh.users - {self.name}
+        sh.taken(self.name)
+        return out
+
+    def _shared(self, dicts: Dictionaries, key: tuple[Any, ...], fx: Fixes) -> SharedSegmentation:
+        """The entry this detector segments with: the one for ``key`` unless it joins late."""
+        sh: SharedSegmentation | None = dicts.shared.get(key)
+        if sh is None:
+            sh = dicts.shared[key] = SharedSegmentation(
+                SegmentState.create(self.params.segment.max_tracks)
+            )
+        if self.name in sh.users:
+            return sh
+        if sh.first_release < 0 or (
+            sh.first_release == dicts.release and sh.current(dicts.release, fx) is not None
+        ):
+            sh.users.add(self.name)
+            return sh
+        return self._shared(dicts, (*key, self.name), fx)
 
     def _params_dict(self) -> dict[str, Any]:
         # Parameters are frozen: convert them once (asdict deep-copies).
@@ -514,11 +710,11 @@ class SegmentedDetector:
             cached = self._params_cache = self.params.as_dict()
         return dict(cached)
 
-    def _declared_hsc(self, st: SegmentedState, fx: Fixes) -> NDArray[np.bool_]:
-        ship = self._ship_type(st, fx)
-        if ship is None:
-            return np.zeros(len(fx), np.bool_)
-        return (ship >= HSC_SHIP_TYPES[0]) & (ship <= HSC_SHIP_TYPES[1])
+    @staticmethod
+    def _declared_hsc(seg: Segmented) -> NDArray[np.bool_]:
+        if seg.ship is None:
+            return np.zeros(len(seg.fx), np.bool_)
+        return (seg.ship >= HSC_SHIP_TYPES[0]) & (seg.ship <= HSC_SHIP_TYPES[1])
 
     def _event(
         self,
@@ -593,7 +789,9 @@ def fix_speed(
     return speed, counts
 
 
-@nb.njit(cache=True)
+# IEEE division (as ``implied_bounds_kn``): with no clock noise, a pair at the same time
+# has infinite (or NaN) implied bounds rather than raising ZeroDivisionError.
+@nb.njit(cache=True, error_model="numpy")
 def _fix_speed(sog, d_km, dt_s, valid, noise_km, clock_s, tol_kn, max_gap_s, lo_kn, hi_kn):
     n = len(sog)
     k = 3600.0 / NM_KM  # km/s to knots
@@ -678,12 +876,12 @@ class HighSpeedDetector(SegmentedDetector):
         min_us = int(round(p.min_duration_min * US_PER_MIN))
         book = st.book("run")
         if len(fx):
-            fx = canonical(fx)
-            sg, _, valid, _ = self._segment(st, fx)
-            if st.ship_types:
-                valid &= ~self._declared_hsc(st, fx)
+            seg = self._segment(dicts, fx)
+            fx, sg, valid = seg.fx, seg.sg, seg.valid
+            if seg.ship is not None:
+                valid = valid & ~self._declared_hsc(seg)  # not in place: others share it
             if p.exempt_mmsis:
-                valid &= ~np.isin(fx.mmsi, np.asarray(p.exempt_mmsis, np.int64))
+                valid = valid & ~np.isin(fx.mmsi, np.asarray(p.exempt_mmsis, np.int64))
             speed, flag = fix_speed(
                 fx, sg, p.segment, p.implied_tolerance_kn, gap_us / 1e6,
                 p.min_speed_kn, math.inf, valid,
@@ -814,10 +1012,10 @@ class SpeedBandDetector(SegmentedDetector):
         flags: dict[int, NDArray[np.bool_]] = {}
         group: NDArray[np.int64] | None = None
         if len(fx):
-            fx = canonical(fx)
-            sg, _, valid, _ = self._segment(st, fx)
+            seg = self._segment(dicts, fx)
+            fx, sg = seg.fx, seg.sg
             speed, counts = fix_speed(
-                fx, sg, p.segment, p.implied_tolerance_kn, gap_us / 1e6, self.lo, self.hi, valid
+                fx, sg, p.segment, p.implied_tolerance_kn, gap_us / 1e6, self.lo, self.hi, seg.valid
             )
             cand = np.flatnonzero(counts)
             pt, zone = self.pairs(fx.lat[cand], fx.lon[cand])

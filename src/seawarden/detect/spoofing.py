@@ -47,16 +47,12 @@ from seawarden.detect.speed import (
     SegmentedDetector,
     SegmentedState,
     as_segment_params,
-    canonical,
     rounded,
 )
-from seawarden.tracks.segment import (
-    NM_KM,
-    SegmentParams,
-    SegmentState,
-)
+from seawarden.tracks.segment import NM_KM, SegmentParams
 
 REASONS: Final = ("speed", "mismatch", "land", "null_island")
+_INT_MAX: Final = {k: int(np.iinfo(f"i{k}").max) for k in (2, 4, 8)}  # by itemsize
 
 
 # ---- implausible_kinematics -------------------------------------------------------------------
@@ -112,22 +108,28 @@ class ImplausibleParams(Params):
         object.__setattr__(self, "segment", as_segment_params(self.segment))
 
 
+def _codes16() -> Any:
+    return field(default_factory=lambda: np.zeros(0, np.int16))
+
+
 @dataclass
 class ImplausibleState(SegmentedState):
     """Plus, per vessel slot, the provenance of its last segmented fix (the other end of a jump
-    that spans two batches)."""
+    that spans two batches) and the time of its latest fix at sea."""
 
     n: int = 0
     last_key: NDArray[np.uint64] = field(default_factory=lambda: np.zeros(0, np.uint64))
-    last_rel: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
-    last_owner: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
-    last_source: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
+    # Dictionary codes (sources, owners, releasabilities): a few dozen, so int16 until the
+    # dictionaries outgrow it (see ``fit``).
+    last_rel: NDArray[np.signedinteger[Any]] = _codes16()
+    last_owner: NDArray[np.signedinteger[Any]] = _codes16()
+    last_source: NDArray[np.signedinteger[Any]] = _codes16()
     last_sea_t: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def grow(self, n: int) -> None:
         if n <= self.n:
             return
-        m = max(n, 2 * self.n, 64)
+        m = max(n, self.n + self.n // 8, 64)  # spare rows are carried state too
 
         def g(a: NDArray[Any], fill: object) -> NDArray[Any]:
             out = np.full(m, fill, a.dtype)
@@ -141,6 +143,15 @@ class ImplausibleState(SegmentedState):
         self.last_sea_t = g(self.last_sea_t, np.iinfo(np.int64).min // 2)
         self.n = m
 
+    def fit(self, dicts: Dictionaries) -> None:
+        """Widen the carried codes before a dictionary holds a code they cannot: exact always."""
+        top = max(len(dicts.rels), len(dicts.owners), len(dicts.sources))
+        if top > _INT_MAX[self.last_rel.dtype.itemsize]:
+            wide = np.int32 if top <= _INT_MAX[4] else np.int64
+            self.last_rel = self.last_rel.astype(wide)
+            self.last_owner = self.last_owner.astype(wide)
+            self.last_source = self.last_source.astype(wide)
+
 
 class ImplausibleKinematicsDetector(SegmentedDetector):
     name: ClassVar[str] = "implausible_kinematics"
@@ -150,7 +161,7 @@ class ImplausibleKinematicsDetector(SegmentedDetector):
         self.params = params or ImplausibleParams()
 
     def start(self) -> ImplausibleState:
-        return ImplausibleState(seg=SegmentState.create(self.params.segment.max_tracks))
+        return ImplausibleState()
 
     def step(
         self, st: ImplausibleState, fx: Fixes, now_us: int, dicts: Dictionaries, ctx: Context | None
@@ -163,9 +174,10 @@ class ImplausibleKinematicsDetector(SegmentedDetector):
                 runs = st.book(reason).update(fx, np.zeros(0, np.bool_), fx.slot, now_us, gap_us)
                 touched.extend((reason, r) for r in runs)
         else:
-            fx = canonical(fx)
-            st.grow(int(fx.slot.max()) + 1)
-            sg, env, valid, sentinel = self._segment(st, fx, p.null_island_radius_km)
+            seg = self._segment(dicts, fx, p.null_island_radius_km)
+            fx, sg, env, valid, sentinel = seg.fx, seg.sg, seg.env, seg.valid, seg.sentinel
+            st.grow(int(fx.slot[-1]) + 1)  # sorted by slot
+            st.fit(dicts)
             segp = p.segment
             mismatch, excess, jump_kn, implied = _judge(
                 fx.sog_kn,
@@ -255,7 +267,9 @@ class ImplausibleKinematicsDetector(SegmentedDetector):
         return st, events
 
 
-@nb.njit(cache=True)
+# IEEE division (as ``implied_bounds_kn``): with no clock noise, a pair at the same time
+# has infinite (or NaN) implied bounds rather than raising ZeroDivisionError.
+@nb.njit(cache=True, error_model="numpy")
 def _judge(sog, d_km, dt_s, same, new_track, noise_km, clock_s, tol_kn, min_dt_s, max_dt_s):
     """Per fix, against the vessel's previous fix: SOG mismatch (outside the implied bounds of
     ``implied_bounds_kn`` by more than the tolerance; only on one sub-track, within the time
@@ -343,14 +357,14 @@ class SharedIdentityDetector(SegmentedDetector):
         gap_us = int(p.merge_gap_h * US_PER_H)
         book = st.book("run")
         if len(fx):
-            fx = canonical(fx)
-            sg, _, valid, _ = self._segment(
-                st,
+            seg = self._segment(
+                dicts,
                 fx,
                 concurrent_min_fixes=p.min_positions,
                 concurrent_window_s=p.concurrent_window_h * 3600,
                 concurrent_min_separation_km=p.min_separation_km,
             )
+            fx, sg, valid = seg.fx, seg.sg, seg.valid
             flag = valid & (sg.track_fixes >= p.min_positions) & (sg.concurrent >= 1)
             touched = book.update(
                 fx,

@@ -8,10 +8,13 @@ as in Global Fishing Watch's segmenter. Envelopes depend on the vessel class: 50
 70 kn for high-speed craft (ship types 40-49) and small unknown craft (class B, or no static
 data). Speed is never capped at merchant-ship values: a 45 kn go-fast is real traffic.
 
-The carried state is small and fixed per vessel: the last fix of at most ``max_tracks`` open
+The carried state is small and bounded per vessel: the last fix of at most ``max_tracks`` open
 sub-tracks (time, position, fix count, segment number) and which one the vessel's last fix
-joined. Fixes must arrive sorted by (slot, t) and, across calls, in time order per slot (the
-detection engine's watermark guarantees both). :func:`segment` updates the state in place, like
+joined; room for more than one sub-track only for the vessels that have had several (see
+:class:`SegmentState`). Segment numbers are int16 until a vessel could outgrow that (then
+every vessel's are widened), so the values are always exact. Fixes must arrive sorted by
+(slot, t) and, across calls, in time order per slot (the detection engine's watermark
+guarantees both). :func:`segment` updates the state in place, like
 every detector kernel, and returns it with the per-fix results.
 
 Distances inside the kernel are flat-earth at the mid latitude for spans under a degree (about a
@@ -60,70 +63,127 @@ class SegmentParams:
         return dataclasses.asdict(self)
 
 
-def _empty2(k: int, dtype: Any) -> NDArray[Any]:
-    return np.zeros((0, k), dtype)
+_INT_MAX: Final = {k: int(np.iinfo(f"i{k}").max) for k in (1, 2, 4, 8)}  # by itemsize
+
+
+@dataclass
+class Tracks:
+    """The last fix of ``width`` sub-tracks per row (``t`` NONE: no sub-track there)."""
+
+    t: NDArray[np.int64]
+    first: NDArray[np.int64]  # when it started counting fixes (see ``segment``)
+    lat: NDArray[np.float64]
+    lon: NDArray[np.float64]
+    count: NDArray[np.int32]
+    # Segment numbers: a vessel has few, so int16 until one could overflow (``SegmentState.fit``).
+    seg: NDArray[np.signedinteger[Any]]
+
+    @staticmethod
+    def empty(width: int, rows: int = 0) -> Tracks:
+        return Tracks(
+            np.full((rows, width), NONE, np.int64),
+            np.full((rows, width), NONE, np.int64),
+            np.full((rows, width), np.nan),
+            np.full((rows, width), np.nan),
+            np.zeros((rows, width), np.int32),
+            np.full((rows, width), -1, np.int16),
+        )
+
+    def __len__(self) -> int:
+        return len(self.t)
+
+    def resized(self, rows: int) -> Tracks:
+        out = Tracks.empty(self.t.shape[1], rows)
+        out.seg = out.seg.astype(self.seg.dtype)
+        for f in dataclasses.fields(self):
+            getattr(out, f.name)[: len(self)] = getattr(self, f.name)[:rows]
+        return out
+
+    def arrays(self) -> tuple[NDArray[Any], ...]:
+        return (self.t, self.first, self.lat, self.lon, self.count, self.seg)
+
+    def row_bytes(self) -> int:
+        return sum(a.itemsize * a.shape[1] for a in self.arrays())
 
 
 @dataclass
 class SegmentState:
-    """Per vessel slot: the last fix of each open sub-track (a handful at most)."""
+    """Per vessel slot: the last fix of each open sub-track (``max_tracks`` at most).
+
+    A vessel's first sub-track is kept per slot (``one``); most vessels never have another.
+    The others of a vessel that has had several (a jump, a shared identity) take one row of
+    ``more``, from the first time it needs one on: so the common vessel carries 45 bytes, not
+    the room for ``max_tracks`` sub-tracks."""
 
     max_tracks: int = 4
     n: int = 0
-    t: NDArray[np.int64] = field(default_factory=lambda: _empty2(4, np.int64))
-    first: NDArray[np.int64] = field(default_factory=lambda: _empty2(4, np.int64))
-    lat: NDArray[np.float64] = field(default_factory=lambda: _empty2(4, np.float64))
-    lon: NDArray[np.float64] = field(default_factory=lambda: _empty2(4, np.float64))
-    count: NDArray[np.int32] = field(default_factory=lambda: _empty2(4, np.int32))
-    seg: NDArray[np.int32] = field(default_factory=lambda: _empty2(4, np.int32))
-    next_seg: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
+    one: Tracks = field(default_factory=lambda: Tracks.empty(1))
+    more: Tracks = field(default_factory=lambda: Tracks.empty(3))
+    more_used: int = 0
+    more_row: NDArray[np.int32] = field(default_factory=lambda: np.zeros(0, np.int32))
+    next_seg: NDArray[np.signedinteger[Any]] = field(default_factory=lambda: np.zeros(0, np.int16))
+    top_seg: int = 0  # the largest of next_seg (so that ``fit`` need not look at every slot)
     last_k: NDArray[np.int8] = field(default_factory=lambda: np.zeros(0, np.int8))
 
     @staticmethod
     def create(max_tracks: int = 4) -> SegmentState:
         k = max(1, min(int(max_tracks), 127))
-        return SegmentState(
-            max_tracks=k,
-            t=_empty2(k, np.int64),
-            first=_empty2(k, np.int64),
-            lat=_empty2(k, np.float64),
-            lon=_empty2(k, np.float64),
-            count=_empty2(k, np.int32),
-            seg=_empty2(k, np.int32),
-        )
+        return SegmentState(max_tracks=k, more=Tracks.empty(k - 1))
 
     def grow(self, n: int) -> None:
         if n <= self.n:
             return
-        m = max(n, 2 * self.n, 64)
+        # An eighth more, not double: the spare rows are carried state too (and the copies
+        # stay amortised O(1) per vessel).
+        m = max(n, self.n + self.n // 8, 64)
 
         def g(a: NDArray[Any], fill: object) -> NDArray[Any]:
-            out = np.full((m,) + a.shape[1:], fill, a.dtype)
+            out = np.full(m, fill, a.dtype)
             out[: len(a)] = a
             return out
 
-        self.t = g(self.t, NONE)
-        self.first = g(self.first, NONE)
-        self.lat = g(self.lat, np.nan)
-        self.lon = g(self.lon, np.nan)
-        self.count = g(self.count, 0)
-        self.seg = g(self.seg, -1)
+        self.one = self.one.resized(m)
+        self.more_row = g(self.more_row, -1)
         self.next_seg = g(self.next_seg, 0)
         self.last_k = g(self.last_k, -1)
         self.n = m
 
+    def grow_more(self) -> None:
+        self.more = self.more.resized(max(64, len(self.more) + len(self.more) // 4))
+
+    def fit(self, n_fixes: int) -> None:
+        """Widen the segment numbers if ``n_fixes`` more fixes (each may start a sub-track)
+        could take a vessel's past the dtype: values stay exact, the common case stays small."""
+        top = self.top_seg + n_fixes
+        if top <= _INT_MAX[self.next_seg.dtype.itemsize]:
+            return
+        wider = np.int32 if top <= _INT_MAX[4] else np.int64
+        self.one.seg = self.one.seg.astype(wider)
+        self.more.seg = self.more.seg.astype(wider)
+        self.next_seg = self.next_seg.astype(wider)
+
     def nbytes_per_vessel(self) -> int:
-        arrays = (
-            self.t,
-            self.first,
-            self.lat,
-            self.lon,
-            self.count,
-            self.seg,
-            self.next_seg,
-            self.last_k,
+        """At most, per vessel: its slot's bytes and a row of ``more`` (which only the vessels
+        that have had several sub-tracks take)."""
+        per_slot = self.one.row_bytes() + sum(
+            a.itemsize for a in (self.more_row, self.next_seg, self.last_k)
         )
-        return sum(a.itemsize * int(np.prod(a.shape[1:])) for a in arrays)
+        return per_slot + self.more.row_bytes()
+
+    def nbytes(self) -> int:
+        arrays = (*self.one.arrays(), *self.more.arrays(), self.more_row, self.next_seg)
+        return sum(a.nbytes for a in arrays) + self.last_k.nbytes
+
+    def open_tracks(self, slot: int) -> Tracks:
+        """The sub-tracks of one slot, as one row of ``max_tracks`` (for inspection)."""
+        out = Tracks.empty(self.max_tracks, 1)
+        out.seg = out.seg.astype(self.one.seg.dtype)
+        r = int(self.more_row[slot])
+        for f, a in zip(dataclasses.fields(out), out.arrays(), strict=True):
+            a[0, 0] = getattr(self.one, f.name)[slot, 0]
+            if r >= 0:
+                a[0, 1:] = getattr(self.more, f.name)[r]
+        return out
 
 
 @dataclass
@@ -202,34 +262,80 @@ def _kernel(
     min_fixes,
     window_us,
     min_sep_km,
-    st_t,
-    st_first,
-    st_lat,
-    st_lon,
-    st_n,
-    st_seg,
+    start,
+    one,
+    more,
+    more_row,
+    used,
     st_next,
     st_last,
+    ints,
+    bools,
+    floats,
 ):
+    """Fixes from ``start`` on; returns -1, or where to start again once ``more`` has grown.
+
+    Each slot's sub-tracks are worked on in scratch rows and stored when its fixes end, so a
+    slot that finds ``more`` full is left as it was and its fixes are simply done again."""
     n = len(t)
-    # Three blocks rather than thirteen arrays: each array handed back costs a boxing.
-    ints = np.full((5, n), -1, np.int64)
-    bools = np.zeros((3, n), np.bool_)
-    floats = np.full((5, n), np.nan)
     seg, pred, prev, own_n, conc = ints[0], ints[1], ints[2], ints[3], ints[4]
     new_track, same_track, has_prev = bools[0], bools[1], bools[2]
     d_sub, dt_sub, d_prev, dt_prev, sep = floats[0], floats[1], floats[2], floats[3], floats[4]
-    own_n[:] = 0
-    conc[:] = 0
-    kk = st_t.shape[1]
+    # Unpacked once: arrays taken out of a tuple in the loop would cost reference counting.
+    o_t, o_f, o_la, o_lo, o_n, o_seg = one
+    m_t, m_f, m_la, m_lo, m_n, m_seg = more
+    kk = o_t.shape[1] + m_t.shape[1]
+    tt = np.empty(kk, np.int64)  # the slot's sub-tracks: last time, ...
+    tf = np.empty(kk, np.int64)  # ... when counting began, ...
+    tla = np.empty(kk)  # ... last position, ...
+    tlo = np.empty(kk)
+    tn = np.empty(kk, np.int64)  # ... fixes counted, ...
+    tseg = np.empty(kk, np.int64)  # ... and segment number
     local = np.full(kk, -1, np.int64)  # last index in this batch of each sub-track
     dist = np.full(kk, np.nan)  # this fix's distance to each open sub-track (computed once)
     cur = -1
+    run = start
     last_i = -1
-    for i in range(n):
-        s = slot[i]
+    nxt = 0
+    lk = -1
+    for i in range(start, n + 1):  # n: past the end, to store the last slot
+        s = slot[i] if i < n else -1
         if s != cur:
+            if cur >= 0:
+                # Store the slot: sub-track 0, the others in its row of ``more`` (taken now if
+                # it has others for the first time; none free: leave the slot untouched).
+                r = more_row[cur]
+                if r < 0:
+                    for k in range(1, kk):
+                        if tt[k] != NONE:
+                            if used[0] >= m_t.shape[0]:
+                                return run
+                            r = more_row[cur] = used[0]
+                            used[0] += 1
+                            break
+                o_t[cur, 0], o_f[cur, 0], o_la[cur, 0] = tt[0], tf[0], tla[0]
+                o_lo[cur, 0], o_n[cur, 0], o_seg[cur, 0] = tlo[0], tn[0], tseg[0]
+                if r >= 0:
+                    for k in range(1, kk):
+                        m_t[r, k - 1], m_f[r, k - 1], m_la[r, k - 1] = tt[k], tf[k], tla[k]
+                        m_lo[r, k - 1], m_n[r, k - 1], m_seg[r, k - 1] = tlo[k], tn[k], tseg[k]
+                st_next[cur] = nxt
+                st_last[cur] = lk
+            if i == n:
+                break
             cur = s
+            run = i
+            tt[0], tf[0], tla[0] = o_t[s, 0], o_f[s, 0], o_la[s, 0]
+            tlo[0], tn[0], tseg[0] = o_lo[s, 0], o_n[s, 0], o_seg[s, 0]
+            r = more_row[s]
+            for k in range(1, kk):
+                if r >= 0:
+                    tt[k], tf[k], tla[k] = m_t[r, k - 1], m_f[r, k - 1], m_la[r, k - 1]
+                    tlo[k], tn[k], tseg[k] = m_lo[r, k - 1], m_n[r, k - 1], m_seg[r, k - 1]
+                else:
+                    tt[k], tf[k], tla[k], tlo[k], tn[k], tseg[k] = NONE, NONE, np.nan, np.nan, 0, -1
+            nxt = st_next[s]
+            lk = st_last[s]
             local[:] = -1
             last_i = -1
         if not valid[i]:
@@ -237,26 +343,25 @@ def _kernel(
         c2 = np.cos(np.radians(lat[i]))
         s2 = np.sin(np.radians(lat[i]))
         for k in range(kk):
-            if st_t[s, k] != NONE:
-                dist[k] = _dist(st_lat[s, k], st_lon[s, k], lat[i], lon[i], c2, s2)
-        lk = st_last[s]
+            if tt[k] != NONE:
+                dist[k] = _dist(tla[k], tlo[k], lat[i], lon[i], c2, s2)
         if lk >= 0:
             has_prev[i] = True
             prev[i] = last_i
-            dt_prev[i] = (t[i] - st_t[s, lk]) / 1e6
+            dt_prev[i] = (t[i] - tt[lk]) / 1e6
         # The nearest sub-track the fix can reach within the envelope (ties: the longer one).
         limit = env_kn[i] * NM_KM * (1.0 + SLACK)
         best = -1
         best_d = np.inf
         for k in range(kk):
-            if st_t[s, k] == NONE:
+            if tt[k] == NONE:
                 continue
             d = dist[k]
-            reach = limit * hours_between(t[i], st_t[s, k], clock_us)
+            reach = limit * hours_between(t[i], tt[k], clock_us)
             if abs(d - noise_km - reach) <= NEAR * (d + reach):
-                d = dist[k] = _hav(st_lat[s, k], st_lon[s, k], lat[i], lon[i])
+                d = dist[k] = _hav(tla[k], tlo[k], lat[i], lon[i])
             if max(d - noise_km, 0.0) <= reach and (
-                d < best_d or (d == best_d and st_n[s, k] > st_n[s, best])
+                d < best_d or (d == best_d and tn[k] > tn[best])
             ):
                 best = k
                 best_d = d
@@ -264,57 +369,57 @@ def _kernel(
             d_prev[i] = dist[lk]
         if best >= 0:
             d_sub[i] = best_d
-            dt_sub[i] = (t[i] - st_t[s, best]) / 1e6
+            dt_sub[i] = (t[i] - tt[best]) / 1e6
             pred[i] = local[best]
             same_track[i] = best == lk
-            if t[i] - st_t[s, best] > window_us:
+            if t[i] - tt[best] > window_us:
                 # Heard again after a silence: counted afresh for concurrency, so that a stray
                 # fix landing near a long-silent sub-track does not make it "alive".
-                st_n[s, best] = 0
-                st_first[s, best] = t[i]
+                tn[best] = 0
+                tf[best] = t[i]
         else:
             # A new sub-track, in a free place or in place of the longest silent one.
             new_track[i] = lk >= 0
             oldest = np.iinfo(np.int64).max
             for k in range(kk):
-                if st_t[s, k] == NONE:
+                if tt[k] == NONE:
                     best = k
                     break
-                if st_t[s, k] < oldest:
-                    oldest = st_t[s, k]
+                if tt[k] < oldest:
+                    oldest = tt[k]
                     best = k
-            st_seg[s, best] = st_next[s]
-            st_next[s] += 1
-            st_first[s, best] = t[i]
-            st_n[s, best] = 0
+            tseg[best] = nxt
+            nxt += 1
+            tf[best] = t[i]
+            tn[best] = 0
             local[best] = -1
         # Other sub-tracks alive at the same time (heard since this one started, and recently),
         # well established and far away. A track that stopped when this one began is a shift.
         c = 0
         far = -1.0
         for k in range(kk):
-            if k == best or st_t[s, k] == NONE or st_n[s, k] < min_fixes:
+            if k == best or tt[k] == NONE or tn[k] < min_fixes:
                 continue
-            if t[i] - st_t[s, k] > window_us or st_t[s, k] <= st_first[s, best]:
+            if t[i] - tt[k] > window_us or tt[k] <= tf[best]:
                 continue
             if abs(dist[k] - min_sep_km) <= NEAR * min_sep_km:
-                dist[k] = _hav(st_lat[s, k], st_lon[s, k], lat[i], lon[i])
+                dist[k] = _hav(tla[k], tlo[k], lat[i], lon[i])
             if dist[k] >= min_sep_km * (1.0 - SLACK):
                 c += 1
                 far = max(far, dist[k])
         conc[i] = c
         if c > 0:
             sep[i] = far
-        st_t[s, best] = t[i]
-        st_lat[s, best] = lat[i]
-        st_lon[s, best] = lon[i]
-        st_n[s, best] += 1
-        own_n[i] = st_n[s, best]
-        seg[i] = st_seg[s, best]
+        tt[best] = t[i]
+        tla[best] = lat[i]
+        tlo[best] = lon[i]
+        tn[best] += 1
+        own_n[i] = tn[best]
+        seg[i] = tseg[best]
         local[best] = i
-        st_last[s] = best
+        lk = best
         last_i = i
-    return ints, bools, floats
+    return -1
 
 
 def segment(
@@ -347,7 +452,13 @@ def segment(
         b = np.zeros(0, np.bool_)
         return state, Segments(e, b, b, e, e, b, f, f, f, f, e, e, f)
     state.grow(int(slot[-1]) + 1)  # sorted by slot
-    out = _kernel(
+    state.fit(n)
+    # Three blocks rather than thirteen arrays: each array handed over costs a boxing.
+    ints = np.full((5, n), -1, np.int64)
+    ints[3:] = 0
+    bools = np.zeros((3, n), np.bool_)
+    floats = np.full((5, n), np.nan)
+    inputs = (
         np.asarray(slot, np.int64),
         np.asarray(t_us, np.int64),
         np.asarray(lat, np.float64),
@@ -359,16 +470,36 @@ def segment(
         int(concurrent_min_fixes),
         int(round(concurrent_window_s * 1e6)),
         float(concurrent_min_separation_km),
-        state.t,
-        state.first,
-        state.lat,
-        state.lon,
-        state.count,
-        state.seg,
-        state.next_seg,
-        state.last_k,
     )
-    ints, bools, floats = out
+    start = 0
+    while True:
+        used = np.array([state.more_used], np.int64)
+        stop = _kernel(
+            *inputs,
+            start,
+            state.one.arrays(),
+            state.more.arrays(),
+            state.more_row,
+            used,
+            state.next_seg,
+            state.last_k,
+            ints,
+            bools,
+            floats,
+        )
+        state.more_used = int(used[0])
+        if stop < 0:
+            break
+        # A vessel took its first second sub-track and ``more`` was full: grow it and do that
+        # vessel's fixes (and the rest) again; the results from there on are written afresh.
+        state.grow_more()
+        ints[:3, stop:] = -1
+        ints[3:, stop:] = 0
+        bools[:, stop:] = False
+        floats[:, stop:] = np.nan
+        start = stop
+    # A new sub-track's number is its fix's: so this is the largest next_seg of any slot.
+    state.top_seg = max(state.top_seg, int(ints[0].max()) + 1)
     return state, Segments(
         seg=ints[0],
         new_track=bools[0],
