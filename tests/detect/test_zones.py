@@ -16,8 +16,10 @@ import shapely
 from builders import at, comparable, final_events, fix, table, track
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numpy.typing import NDArray
 
 from seawarden import types as T
+from seawarden.detect.base import Fixes
 from seawarden.detect.engine import Engine
 from seawarden.detect.events import CLOSED, OPEN
 from seawarden.detect.zones import (
@@ -755,3 +757,179 @@ def test_empty_and_identity_only_releases(zones: Zones) -> None:
     st_, ev = eng.step(eng.start(), pa.Table.from_pylist([], schema=T.POSITION_SCHEMA))
     st_, ev2 = eng.finish(st_)
     assert ev == ev2 == []
+
+
+# --- compact state and shared work -------------------------------------------------------------
+
+
+def crossings() -> list[dict[str, Any]]:
+    """Vessels crossing Corridor Alpha's west edge and back, one with a silence, every 4 min."""
+    rows: list[dict[str, Any]] = []
+    for k in range(6):
+        lat = 13.0 + 0.3 * k
+        rows += track(SHIP + k, "00:00", 120, 4, lat, -78.4, dlon_per_h=0.6)
+        rows += track(SHIP + k, "02:00", 120, 4, lat, -77.2, dlon_per_h=-0.6)
+    rows += track(SHIP + 9, "00:00", 30, 3, 14.0, -79.0)
+    rows += track(SHIP + 9, "02:30", 60, 3, 14.0, -78.5, dlon_per_h=1.0)
+    rows += keep_alive(300)
+    rows.sort(key=lambda r: r[T.T_UTC])
+    return rows
+
+
+def streamed(dets: list[Any], rows: list[dict[str, Any]], every: int = 37) -> tuple[Any, list[Any]]:
+    """Rows in micro-batches of ``every``, released every minute of source time."""
+    eng = engine(*dets, lateness_s=60, release_every_s=60)
+    st_ = eng.start()
+    updates: list[Any] = []
+    for a in range(0, len(rows), every):
+        st_, ev = eng.step(st_, table(*rows[a : a + every]))
+        updates += ev
+    st_, ev = eng.finish(st_)
+    return st_, updates + ev
+
+
+def by_type(updates: list[Any], kind: str) -> list[tuple[Any, ...]]:
+    return [
+        (e.id, e.start_us, e.end_us, e.metrics, e.evidence, e.published, e.params)
+        for e in updates
+        if e.type == kind
+    ]
+
+
+@pytest.mark.parametrize(
+    ("entry", "exit_", "shared"),
+    [
+        (ZoneParams(), ZoneParams(), True),
+        (ZoneParams(published_min_fixes=1), ZoneParams(published_min_fixes=9), True),
+        (ZoneParams(), ZoneParams(min_dwell_min=5), False),
+        (ZoneParams(buffer_km=3), ZoneParams(), False),
+    ],
+)
+def test_entry_and_exit_share_one_pass_when_configured_alike(
+    zones: Zones, entry: ZoneParams, exit_: ZoneParams, shared: bool
+) -> None:
+    rows = crossings()
+    st_, both = streamed([ZoneEntryDetector(entry, zones), ZoneExitDetector(exit_, zones)], rows)
+    # One state for both (immutable, so neither can change the other's), or one each.
+    assert (st_.detectors["zone_entry"] is st_.detectors["zone_exit"]) is shared
+    _, alone_in = streamed([ZoneEntryDetector(entry, zones)], rows)
+    _, alone_out = streamed([ZoneExitDetector(exit_, zones)], rows)
+    assert by_type(both, "zone_entry") == by_type(alone_in, "zone_entry") != []
+    assert by_type(both, "zone_exit") == by_type(alone_out, "zone_exit") != []
+    # Each marks its own events published by its own parameters.
+    assert {e.published for e in both if e.type == "zone_entry"} == {
+        e.metrics["fixes"] >= entry.published_min_fixes for e in both if e.type == "zone_entry"
+    }
+
+
+def test_a_shared_result_needs_the_same_fixes_and_state(zones: Zones) -> None:
+    import copy
+
+    from seawarden.detect.base import Dictionaries
+    from seawarden.detect.engine import to_fixes
+
+    ent, ext = ZoneEntryDetector(zones=zones), ZoneExitDetector(zones=zones)
+    est = engine(ent).start()
+    rows = minutes(SHIP, settle_outside() + [(30, IN_LON), (45, IN_LON), (60, OUT_LON)])
+    fx = to_fixes(table(*rows), est)
+    fx = fx.take(np.lexsort((fx.key, fx.t_us, fx.slot)))
+    head = fx.take(np.arange(3))  # outside for 20 minutes
+    d = Dictionaries(sources=est.dicts.sources, owners=est.dicts.owners, rels=est.dicts.rels)
+    d.release = 1
+    s_in, _ = ent.step(ent.start(), head, 0, d, None)
+    # Exit, started later, sees the same fixes from another state: it runs them itself.
+    s_out, _ = ext.step(ext.start(), head, 0, d, None)
+    assert s_out is s_in  # the same input state (the empty one) and fixes: taken
+    d.release = 2
+    rest = fx.take(np.arange(3, len(fx)))
+    s_in2, ev_in = ent.step(s_in, rest, 0, d, None)
+    s_out2, ev_out = ext.step(ext.start(), rest, 0, d, None)  # not s_in: not taken
+    assert s_out2 is not s_in2 and ev_out == []  # first seen inside: no exit
+    assert [e.type for e in ev_in] == ["zone_entry"]
+    # A copy of the shared values (a checkpoint) is never taken: weak references do not copy.
+    d2 = copy.deepcopy(d)
+    s_out3, ev_out3 = ext.step(s_in, rest, 0, d2, None)
+    assert s_out3 is not s_in2
+    assert s_out3.first_t.tolist() == s_in2.first_t.tolist()
+    assert s_out3.pairs.tobytes() == s_in2.pairs.tobytes()
+    assert ev_out3 == []  # inside, then out for less than the dwell
+
+
+def brute_before(t: NDArray[np.int64], lookback_us: int) -> list[int]:
+    """Fixes in the lookback that ends with each one (itself included), at most RING."""
+    return [min(int((t[: i + 1] >= t[i] - lookback_us).sum()), 16) for i in range(len(t))]
+
+
+@pytest.mark.parametrize("lookback_h", [12.0, 0.3, 0.0, -1.0, 500.0])
+def test_positions_before_is_exact_across_releases(zones: Zones, lookback_h: float) -> None:
+    from seawarden.detect.base import Dictionaries
+
+    rng = np.random.default_rng(int(abs(lookback_h) * 10) + 5)
+    det = CouldHaveReachedDetector(ReachParams(published_lookback_h=lookback_h), zones=zones)
+    lookback_us = int(lookback_h * 3_600_000_000)
+    n_v, n = 5, 400
+    # Gaps of microseconds to hours (ties too), so the lookback cuts anywhere.
+    gaps = rng.choice([0, 1, 999_999, 60_000_000, 700_000_000, 4_000_000_000], (n_v, n))
+    t = np.cumsum(gaps, axis=1) + 1_772_000_000_000_000
+    st_ = det.start()
+    d = Dictionaries(sources=["s"], owners=["o"], rels=["ALL"])
+    cuts = np.sort(rng.choice(np.arange(1, n), 30, replace=False))
+    for a, b in zip(np.r_[0, cuts], np.r_[cuts, n], strict=True):
+        slot = np.repeat(np.arange(n_v), b - a)
+        tt = t[:, a:b].ravel()
+        z = np.zeros(len(tt), np.int64)
+        fx = Fixes(
+            slot=slot,
+            mmsi=slot + SHIP,
+            t_us=tt,
+            lat=np.full(len(tt), -20.0),
+            lon=np.full(len(tt), -110.0),
+            sog_kn=np.full(len(tt), 10.0),
+            cog_deg=np.zeros(len(tt)),
+            heading_deg=z - 1,
+            nav_status=z,
+            msg_type=z + 1,
+            key=np.arange(len(tt), dtype=np.uint64),
+            source=z,
+            owner=z,
+            rel=z,
+        )
+        d.release += 1
+        st_, _ = det.step(st_, fx, int(tt.max()), d, None)
+        for v in range(n_v):
+            want = brute_before(t[v, :b], lookback_us)[-1] if lookback_us >= 0 else 0
+            assert int(st_.last["before"][v]) == want
+    if lookback_h == 12.0:
+        assert st_.ring.shape[2] == 5  # 36 bits tell a time within 12 h
+
+
+def test_per_vessel_state_stays_small() -> None:
+    from seawarden.detect.zones import LAST, PAIR, RING, _ring_width
+
+    # could_have_reached: last fix (52 B) and 14 recent times of 5 bytes each (12 h lookback);
+    # entry/exit: 8 B per vessel, and a pair row only for vessels inside or near a zone.
+    assert LAST.itemsize + (RING - 2) * _ring_width(12 * 3_600_000_000) == 122
+    assert PAIR.itemsize == 72
+
+
+def test_membership_is_remembered_and_starts_again(
+    zones: Zones, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import seawarden.geo.zones as gz
+
+    monkeypatch.setattr(gz, "MAX_SLOTS", 256)  # at most 128 cells: restarts often
+    fresh = Zones(list(zones))
+    rng = np.random.default_rng(11)
+    for k in range(40):
+        n = int(rng.integers(0, 400))
+        lat = 14.0 + rng.uniform(-3, 3, n)
+        lon = -75.0 + rng.uniform(-5, 5, n)
+        if k % 3 == 0:  # on cell edges
+            lat, lon = np.round(lat * 4) / 4, np.round(lon * 4) / 4
+        if n and k % 5 == 0:
+            lat[0] = np.nan
+        brute = np.stack([shapely.contains_xy(g, lon, lat) for g in fresh.geoms], axis=1)
+        pt, zone = fresh.pairs(lat, lon)
+        want = np.argwhere(brute)
+        assert pt.tolist() == want[:, 0].tolist() and zone.tolist() == want[:, 1].tolist()
+        assert fresh._cells.count <= 128

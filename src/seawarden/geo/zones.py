@@ -8,9 +8,11 @@ cross the antimeridian must be cut there, as RFC 7946 asks.
 
 Membership of many points is one pass over grid cells: the cells the points fall in are
 queried against an STRtree of the zones; cells wholly inside a zone take all their points, and
-only points in cells on a boundary are tested one by one (``shapely.contains_xy``). Distances
-are great-circle kilometres to the nearest point of the zone, found in a local equirectangular
-projection of that zone (within a fraction of a percent at these latitudes).
+only points in cells on a boundary are tested one by one (``shapely.contains_xy``). What each
+cell meets is remembered, so a live feed (the same vessels, minute after minute, in the same
+cells) asks shapely about a cell once. Distances are great-circle kilometres to the nearest
+point of the zone, found in a local equirectangular projection of that zone (within a
+fraction of a percent at these latitudes).
 
 Detectors never open files: whoever builds the engine loads the zones and hands them over.
 """
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numba as nb
 import numpy as np
 import shapely
 from numpy.typing import ArrayLike, NDArray
@@ -37,6 +40,8 @@ EARTH_RADIUS_KM = 6371.0088
 KM_PER_DEG = math.pi * EARTH_RADIUS_KM / 180.0
 REFINE_KM = 150.0  # distances up to this are measured around each point (to the metre)
 CELL_DEG = 0.25  # grid cell of the membership pass: small enough that most cells are interior
+MAX_SLOTS = 1 << 18  # cells remembered: at most half this (~3.5 MB), then the memory restarts
+EMPTY = -(1 << 63)  # an empty slot (no cell has this key)
 
 _KIND_RE = re.compile(r"[a-z][a-z0-9_]*")
 _OWNER_RE = re.compile(r"[A-Z0-9_-]{2,16}")
@@ -99,6 +104,130 @@ class _Projection:
         return out
 
 
+@nb.njit(cache=True)
+def _slot(t_key, key):
+    """The slot holding ``key``, or the empty one where it goes (open addressing, linear
+    probing; the table is never more than half full)."""
+    mask = len(t_key) - 1
+    x = np.uint64(key)
+    x ^= x >> np.uint64(33)
+    x *= np.uint64(0xFF51AFD7ED558CCD)
+    x ^= x >> np.uint64(33)
+    s = np.int64(x & np.uint64(mask))
+    while t_key[s] != key and t_key[s] != EMPTY:
+        s = (s + 1) & mask
+    return s
+
+
+@nb.njit(cache=True)
+def _cell_pairs(lat, lon, cell_deg, t_key, t_lo, t_n, e_zone, e_inside):
+    """(point, zone, cell on the zone's boundary) for every zone meeting each point's grid
+    cell, sorted by point then zone, as far as the table knows the cells; and the points whose
+    cell it does not know. NaN positions are in no cell. Two passes (find, then write) so the
+    outputs are sized once, not regrown in the loop."""
+    n = len(lat)
+    at = np.full(n, -1, np.int64)  # each point's slot (-1: no position or unknown cell)
+    miss = np.empty(n, np.int64)
+    n_miss = 0
+    total = 0
+    for i in range(n):
+        la = lat[i]
+        lo = lon[i]
+        if not (np.isfinite(la) and np.isfinite(lo)):
+            continue
+        key = np.int64(np.floor(lo / cell_deg)) * 4_000_000 + np.int64(np.floor(la / cell_deg))
+        s = _slot(t_key, key)
+        if t_key[s] != key:
+            miss[n_miss] = i
+            n_miss += 1
+        else:
+            at[i] = s
+            total += t_n[s]
+    o_pt = np.empty(total, np.int64)
+    o_zone = np.empty(total, np.int64)
+    o_test = np.empty(total, np.bool_)
+    k = 0
+    for i in range(n):
+        s = at[i]
+        if s < 0:
+            continue
+        for e in range(t_lo[s], t_lo[s] + t_n[s]):
+            o_pt[k] = i
+            o_zone[k] = e_zone[e]
+            o_test[k] = not e_inside[e]
+            k += 1
+    return o_pt, o_zone, o_test, miss[:n_miss]
+
+
+@nb.njit(cache=True)
+def _put(t_key, t_lo, t_n, keys, lo, n):
+    for j in range(len(keys)):
+        s = _slot(t_key, keys[j])
+        t_lo[s] = lo[j]
+        t_n[s] = n[j]
+        t_key[s] = keys[j]
+
+
+class _CellMemo:
+    """What each grid cell met: a hash table from the cell's key to its run of (zone, wholly
+    inside) entries, sorted by zone, in a pool. Filled as cells are first seen; when half of
+    MAX_SLOTS would be used, it starts again (a live feed then re-learns its few cells).
+
+    ``table`` (key, lo, n, zone, inside) is replaced whole when an array is reallocated, and
+    otherwise only gains keys (in one compiled call, after their entries are written), so a
+    reader that takes the tuple once always sees a consistent table."""
+
+    def __init__(self) -> None:
+        self._clear()
+
+    def _clear(self, slots: int = 1024) -> None:
+        self.count = 0  # cells held
+        self.used = 0  # entries of the pool in use
+        self.table = (
+            np.full(slots, EMPTY, np.int64),
+            np.zeros(slots, np.int64),
+            np.zeros(slots, np.int32),
+            np.zeros(64, np.int32),
+            np.zeros(64, np.bool_),
+        )
+
+    def remember(
+        self, cells: NDArray[np.int64], ci: NDArray[np.int64], zi: NDArray[np.int64], inside: Any
+    ) -> None:
+        """Cells (new, distinct) and what they meet: (cell index, zone, inside) by cell."""
+        if len(cells) > MAX_SLOTS // 2:
+            return  # more than it may hold at once: not worth remembering
+        if self.count + len(cells) > MAX_SLOTS // 2:
+            self._clear()
+        key, lo, n, zone, ins = self.table
+        o = np.lexsort((zi, ci))
+        end = self.used + len(o)
+        if end > len(zone):
+            zone = np.resize(zone, max(end, 2 * len(zone)))
+            ins = np.resize(ins, len(zone))
+        zone[self.used : end] = zi[o]
+        ins[self.used : end] = np.asarray(inside)[o]
+        count = np.bincount(ci, minlength=len(cells))
+        first = self.used + np.cumsum(count) - count
+        size = len(key)
+        while self.count + len(cells) > size // 2:
+            size *= 2
+        if size > len(key):
+            old = key != EMPTY
+            keys, los, ns = key[old], lo[old], n[old]
+            key = np.full(size, EMPTY, np.int64)
+            lo = np.zeros(size, np.int64)
+            n = np.zeros(size, np.int32)
+            _put(key, lo, n, keys, los, ns)
+            _put(key, lo, n, cells, first, count.astype(np.int32))
+            self.table = (key, lo, n, zone, ins)
+        else:
+            self.table = (key, lo, n, zone, ins)
+            _put(key, lo, n, cells, first, count.astype(np.int32))
+        self.used = end
+        self.count += len(cells)
+
+
 class Zones:
     """An ordered set of zones with vectorised queries; zone ``i`` is ``zones[i]``."""
 
@@ -131,6 +260,7 @@ class Zones:
         # One-entry memo of the last membership query: the zone entry and exit detectors ask
         # about the same released fixes (the same arrays) in turn.
         self._memo: tuple[Any, Any, tuple[NDArray[np.int64], NDArray[np.int64]]] | None = None
+        self._cells = _CellMemo()
         self._derived: dict[tuple[Any, ...], Zones] = {}  # select / buffered, built once
         h = hashlib.blake2b(digest_size=8)
         for z in self._zones:
@@ -199,9 +329,25 @@ class Zones:
         empty = np.zeros(0, np.int64)
         if len(self) == 0 or len(lat) == 0:
             return empty, empty
-        ok = np.flatnonzero(np.isfinite(lat) & np.isfinite(lon))
-        if len(ok) == 0:
-            return empty, empty
+        pt, zone, test, miss = _cell_pairs(lat, lon, CELL_DEG, *self._cells.table)
+        if len(miss):
+            p2, z2, t2 = self._new_cell_pairs(lat, lon, miss)
+            pt, zone = np.concatenate([pt, p2]), np.concatenate([zone, z2])
+            test = np.concatenate([test, t2])
+            o = np.lexsort((zone, pt))
+            pt, zone, test = pt[o], zone[o], test[o]
+        if test.any():
+            t = np.flatnonzero(test)
+            keep = np.ones(len(pt), np.bool_)
+            keep[t] = shapely.contains_xy(self.geoms[zone[t]], lon[pt[t]], lat[pt[t]])
+            pt, zone = pt[keep], zone[keep]
+        return pt, zone
+
+    def _new_cell_pairs(
+        self, lat: NDArray[np.float64], lon: NDArray[np.float64], ok: NDArray[np.int64]
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]:
+        """(point, zone, cell on the boundary) for the points ``ok`` (finite) in cells not seen
+        before, which are classified and remembered."""
         cx = np.floor(lon[ok] / CELL_DEG).astype(np.int64)
         cy = np.floor(lat[ok] / CELL_DEG).astype(np.int64)
         key = cx * 4_000_000 + cy
@@ -217,25 +363,19 @@ class Zones:
         boxes = shapely.box(ux * CELL_DEG, uy * CELL_DEG, (ux + 1) * CELL_DEG, (uy + 1) * CELL_DEG)
         # Bounding boxes only: the tree's own predicates would not use the prepared zones.
         ci, zi = self.tree.query(boxes)
+        if len(ci) == 0:  # out at sea, most often: nothing near
+            self._cells.remember(cells, ci, zi, np.zeros(0, np.bool_))
+            return ci, zi, np.zeros(0, np.bool_)
         meets = shapely.intersects(self.geoms[zi], boxes[ci])
         ci, zi = ci[meets], zi[meets]
-        if len(ci) == 0:
-            return empty, empty
         interior = shapely.contains_properly(self.geoms[zi], boxes[ci])
+        self._cells.remember(cells, ci, zi, interior)
         # The points of cell c are ok[order[start[c]:start[c] + count[c]]].
         n_each = count[ci]
         rep = np.repeat(np.arange(len(ci)), n_each)
         within = np.arange(len(rep)) - np.repeat(np.cumsum(n_each) - n_each, n_each)
         pt = ok[order[start[ci][rep] + within]]
-        zone = zi[rep]
-        test = ~interior[rep]
-        keep = np.ones(len(pt), np.bool_)
-        if test.any():
-            t = np.flatnonzero(test)
-            keep[t] = shapely.contains_xy(self.geoms[zone[t]], lon[pt[t]], lat[pt[t]])
-        pt, zone = pt[keep], zone[keep]
-        o = np.lexsort((zone, pt))
-        return pt[o].astype(np.int64), zone[o].astype(np.int64)
+        return pt, zi[rep].astype(np.int64), ~interior[rep]
 
     def contains(self, lat: ArrayLike, lon: ArrayLike) -> NDArray[np.bool_]:
         """Boolean matrix (points x zones): is point i inside zone j."""
