@@ -38,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/decode.py
 	$(BIN)/python benchmarks/detect.py
+	$(BIN)/python benchmarks/sim.py
 
 clean:
 	rm -rf $(VENV) $(DATA) .pytest_cache .mypy_cache .ruff_cache

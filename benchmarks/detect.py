@@ -393,11 +393,13 @@ def state_bytes(st: EngineState) -> dict[str, int]:
     """Streaming state: the detectors' arrays, the engine's reorder buffer (packed fixes and
     batches not yet converted), its vessel and provenance tables, what detectors share, and
     the Python objects around them."""
-    det = {name: numpy_bytes(s) for name, s in st.detectors.items()}
+    # One ``seen`` set: state two detectors share (zone entry and exit) is counted once.
+    seen: set[int] = set()
+    det = {name: numpy_bytes(s, seen) for name, s in st.detectors.items()}
     return {
         "vessels": len(st.vessels),
         "detectors": sum(det.values()),
-        "shared": numpy_bytes(st.dicts.shared),
+        "shared": numpy_bytes(st.dicts.shared, seen),
         "buffer": sum(c.nbytes for c in st.buffer) + sum(t.nbytes for t in st.arrived),
         "buffer_rows": sum(len(c) for c in st.buffer) + sum(t.num_rows for t in st.arrived),
         "engine": numpy_bytes(st.vessels) + numpy_bytes(st.provenances),
