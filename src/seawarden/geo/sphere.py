@@ -65,7 +65,9 @@ class NearestPoints:
         km = np.full(la.size, np.nan)
         ok = valid_positions(la, lo)
         if self.n and ok.any():
-            d, i = self._tree.query(unit_vectors(la[ok], lo[ok]), workers=-1)
+            q = unit_vectors(la[ok], lo[ok])
+            # Threads pay only on big batches; a live release asks about a few hundred points.
+            d, i = self._tree.query(q, workers=-1 if len(q) >= 50_000 else 1)
             idx[ok] = i
             km[ok] = chord_to_km(d)
         return idx, km, shape
