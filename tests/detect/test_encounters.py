@@ -488,3 +488,64 @@ def test_stream_equals_batch_on_a_busy_scenario() -> None:
     for seed in range(5):
         got, _ = stream_late(eng, tab, seed, 300)
         assert comparable(got) == batch
+
+
+# --- state ------------------------------------------------------------------------------------
+
+
+def test_pending_rows_are_narrow_and_exact_when_codes_are_wide() -> None:
+    from seawarden.detect.base import Dictionaries
+    from seawarden.detect.encounters import EncounterState, _Rows
+
+    det = EncounterDetector()
+    n = 3
+    cols = (
+        np.array([0, 1, 2], np.int64),  # slots from the state's base
+        np.array([0, 1, 2], np.int32),
+        np.array([5.0, 5.1, 5.2]),
+        np.array([-80.0, -80.1, -80.2]),
+        np.array([0.5, np.nan, 1.0]),
+        np.array([-1, 3, -1], np.int64),  # releasability masks
+        np.array([0, 40_000, -2], np.int32),  # owners (-2: mixed)
+        np.arange(n, dtype=np.int64) - 2**62,
+        np.arange(n, dtype=np.int64) + 2**62,
+        np.array([0, 1, 39_999], np.int32),
+        np.array([1, 0, 2], np.int32),
+    )
+    st_ = EncounterState(base=0)
+    small = det._narrow(st_, cols, 3 * det._slot_us, Dictionaries(owners=["a"], sources=["s"]))
+    assert small.g.dtype == np.int32 and small.owner.dtype == np.int16
+    assert small.rel.dtype == np.int16 and small.src_a.dtype == np.int16
+    many = Dictionaries(owners=[f"o{i}" for i in range(40_001)], sources=["s"] * 40_000)
+    wide = det._narrow(st_, cols, 2**32 * det._slot_us, many)
+    assert wide.g.dtype == np.int64 and wide.owner.dtype == np.int32
+    both = _Rows.concat(small, wide)  # a dictionary outgrowing int16 mid-stream
+    for rows in (wide, both.take(np.arange(n, 2 * n))):
+        assert rows.g.tolist() == [0, 1, 2]
+        assert rows.owner.tolist() == [0, 40_000, -2]
+        assert rows.src_a.tolist() == [0, 1, 39_999]
+        assert st_.row_rels.masks[rows.rel].tolist() == [-1, 3, -1]
+        assert rows.key_a.tolist() == cols[7].tolist()
+
+
+def test_state_is_small_and_owned() -> None:
+    # Vessels reporting every 10 min while one of them is silent for 50 min (so slots wait
+    # for it): per vessel, the last fix and a few resampled slots.
+    rows = []
+    for v in range(60):
+        rows += still(100 + v, "10:00", "16:00", LAT + v * north(300), LON)
+    rows = [r for r in rows if not (r["mmsi"] == 100 and at("12:00") < when(r) < at("12:50"))]
+    tab = table(*sorted(rows, key=when))
+    eng = engine(EncounterDetector(), 600, FakeContext())
+    s = eng.start()
+    cuts = np.linspace(0, tab.num_rows, 25).astype(int)
+    worst = 0.0
+    for a, b in zip(cuts[:-1], cuts[1:], strict=True):
+        s, _ = eng.step(s, tab.slice(a, b - a))
+        st_ = s.detectors["encounter"]
+        arrays = [x for x in vars(st_).values() if isinstance(x, np.ndarray)]
+        arrays += [x for x in vars(st_.pending).values() if isinstance(x, np.ndarray)]
+        assert all(x.base is None for x in arrays)  # numpy's own: what they cost is counted
+        worst = max(worst, sum(x.nbytes for x in arrays) / 60)
+        assert sum(x.itemsize for x in vars(st_.pending).values()) == 56  # bytes per slot
+    assert worst <= 280, worst
