@@ -376,7 +376,9 @@ def python_bytes(obj: Any, seen: set[int] | None = None) -> int:
         return 0
     seen.add(id(obj))
     if isinstance(obj, np.ndarray):
-        return 0 if obj.base is None and obj.nbytes else sys.getsizeof(obj) - obj.nbytes
+        # The array object's header: getsizeof counts the payload only when the array owns it
+        # (numba-allocated arrays and views do not).
+        return max(sys.getsizeof(obj) - (obj.nbytes if obj.flags.owndata else 0), 0)
     size = sys.getsizeof(obj)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return size + sum(python_bytes(getattr(obj, f.name), seen) for f in dataclasses.fields(obj))
