@@ -153,6 +153,9 @@ class Engine:
     release_every_s: float = 60.0
 
     def start(self) -> EngineState:
+        warm = getattr(self.context, "warm", None)
+        if warm is not None:  # layers loaded lazily would stall the first live release
+            warm()
         st = EngineState()
         for d in self.detectors:
             st.detectors[d.name] = d.start()

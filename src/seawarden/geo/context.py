@@ -73,6 +73,10 @@ class GeoContext:
     def ports(self) -> Ports:
         return Ports.load()
 
+    def warm(self) -> None:
+        """Load the point layers now: a live engine must not pause its first release for it."""
+        _ = self.anchorages, self.ports
+
     # -- the detectors' Context protocol
 
     def is_land(self, lat: ArrayLike, lon: ArrayLike) -> NDArray[np.bool_]:
