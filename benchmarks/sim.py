@@ -51,7 +51,7 @@ import numpy as np
 from seawarden.sim.ais import transmit
 from seawarden.sim.nmea import encode
 from seawarden.sim.reception import receive
-from seawarden.sim.run import run
+from seawarden.sim.run import run, set_in_table
 from seawarden.sim.scenario import load_scenario
 from seawarden.sim.world import build_world
 
@@ -74,26 +74,11 @@ def scaled_scenario(vessels: int, hours: float, out: Path) -> Path:
     scaled["merchant"] += want - sum(scaled.values())  # exact total
     text = src.read_text(encoding="utf-8")
     for k, v in scaled.items():
-        text = _set_in_table(text, "traffic", k, str(v))
-    text = _set_in_table(text, "scenario", "hours", f"{hours:g}")
+        text = set_in_table(text, "traffic", k, str(v))
+    text = set_in_table(text, "scenario", "hours", f"{hours:g}")
     path = out / "bench.toml"
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def _set_in_table(text: str, table: str, key: str, value: str) -> str:
-    import re
-
-    head = re.search(rf"^\[{table}\]\s*$", text, re.M)
-    assert head, table
-    nxt = re.search(r"^\[", text[head.end() :], re.M)
-    stop = head.end() + (nxt.start() if nxt else len(text) - head.end())
-    body, n = re.subn(
-        rf"^{key}\s*=.*$", f"{key} = {value}", text[head.end() : stop], count=1, flags=re.M
-    )
-    if n == 0:
-        body = f"\n{key} = {value}" + body
-    return text[: head.end()] + body + text[stop:]
 
 
 def stone_soup_states_per_s(n_targets: int, minutes: int) -> float | None:

@@ -90,26 +90,37 @@ def write_truth(truth: list[TruthItem], path: Path) -> int:
     return len(items)
 
 
+def set_in_table(text: str, table: str, key: str, value: str) -> str:
+    """TOML text with ``key = value`` set in its ``[table]`` (replaced, or added first), the
+    rest of the file (comments included) as it was."""
+    head = re.search(rf"^\[{re.escape(table)}\]\s*$", text, re.M)
+    if head is None:
+        return text.rstrip("\n") + f"\n\n[{table}]\n{key} = {value}\n"
+    nxt = re.search(r"^\[", text[head.end() :], re.M)
+    stop = head.end() + (nxt.start() if nxt else len(text) - head.end())
+    body, n = re.subn(
+        rf"^{re.escape(key)}\s*=.*$",
+        f"{key} = {value}",
+        text[head.end() : stop],
+        count=1,
+        flags=re.M,
+    )
+    if n == 0:
+        body = f"\n{key} = {value}" + body
+    return text[: head.end()] + body + text[stop:]
+
+
 def _scenario_text(source: str | Path, hours: float | None, seed: int | None) -> str:
     """The scenario file's text with the overrides written into its [scenario] table, so the
     copy reproduces the run."""
     from seawarden.sim.scenario import _resolve
 
     text = _resolve(source).read_text(encoding="utf-8")
-    head = re.search(r"^\[scenario\]\s*$", text, re.M)
-    if head is None:
-        return text
-    end = re.search(r"^\[", text[head.end() :], re.M)
-    stop = head.end() + (end.start() if end else len(text) - head.end())
-    table = text[head.end() : stop]
-    for key, value in (("hours", hours), ("seed", seed)):
-        if value is None:
-            continue
-        line = f"{key} = {value:g}" if isinstance(value, float) else f"{key} = {value}"
-        table, n = re.subn(rf"^{key}\s*=.*$", line + "  # as run", table, count=1, flags=re.M)
-        if n == 0:
-            table = table.rstrip("\n") + f"\n{line}  # as run\n\n"
-    return text[: head.end()] + table + text[stop:]
+    if hours is not None:
+        text = set_in_table(text, "scenario", "hours", f"{hours:g}  # as run")
+    if seed is not None:
+        text = set_in_table(text, "scenario", "seed", f"{seed}  # as run")
+    return text
 
 
 def simulate(scenario: str | Path, *, hours: float | None = None, seed: int | None = None) -> World:
