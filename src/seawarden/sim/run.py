@@ -24,7 +24,7 @@ from seawarden.sim.assets import deploy
 from seawarden.sim.model import TruthItem, World
 from seawarden.sim.nmea import write as write_nmea
 from seawarden.sim.reception import receive
-from seawarden.sim.scenario import load_scenario
+from seawarden.sim.scenario import load_scenario, scenario_path
 from seawarden.sim.sensors import observe, write_contacts
 from seawarden.sim.world import build_world
 
@@ -113,9 +113,7 @@ def set_in_table(text: str, table: str, key: str, value: str) -> str:
 def _scenario_text(source: str | Path, hours: float | None, seed: int | None) -> str:
     """The scenario file's text with the overrides written into its [scenario] table, so the
     copy reproduces the run."""
-    from seawarden.sim.scenario import _resolve
-
-    text = _resolve(source).read_text(encoding="utf-8")
+    text = scenario_path(source).read_text(encoding="utf-8")
     if hours is not None:
         text = set_in_table(text, "scenario", "hours", f"{hours:g}  # as run")
     if seed is not None:

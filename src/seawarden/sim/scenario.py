@@ -191,7 +191,7 @@ def load_scenario(
     if isinstance(source, dict):
         tables, where = copy.deepcopy(source), "<scenario>"
     else:
-        path = _resolve(source)
+        path = scenario_path(source)
         where = str(path)
         try:
             tables = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -200,7 +200,8 @@ def load_scenario(
     return parse_scenario(tables, hours=hours, seed=seed, where=where)
 
 
-def _resolve(source: str | Path) -> Path:
+def scenario_path(source: str | Path) -> Path:
+    """The file of a scenario given as a path or a packaged name (ConfigError if none)."""
     p = Path(source)
     if p.suffix == ".toml" or p.exists():
         if not p.is_file():
