@@ -96,6 +96,44 @@ def track(
     return out
 
 
+class FakeContext:
+    """Fixed rules instead of real geography: the shore is the equator, 100 km per degree of
+    latitude (distance_to_shore_km = 100 * lat), south of it is land; anchorages are the given
+    points."""
+
+    def __init__(self, anchorages: list[tuple[float, float]] | None = None) -> None:
+        self.anchorages = anchorages or [(-30.0, -30.0)]
+
+    def distance_to_shore_km(self, lat: Any, lon: Any) -> Any:
+        import numpy as np
+
+        return np.asarray(lat, np.float64) * 100.0
+
+    def distance_to_anchorage_km(self, lat: Any, lon: Any) -> Any:
+        import numpy as np
+
+        from seawarden.detect.base import haversine_km
+
+        lat, lon = np.asarray(lat, np.float64), np.asarray(lon, np.float64)
+        out = np.full(len(lat), np.inf)
+        for a_lat, a_lon in self.anchorages:
+            out = np.minimum(out, haversine_km(lat, lon, a_lat, a_lon))
+        return out
+
+    def is_land(self, lat: Any, lon: Any) -> Any:
+        import numpy as np
+
+        return np.asarray(lat) < 0
+
+
+def one_detector_engine(detector: Any, lateness_s: float = 600, ctx: Any = None) -> Any:
+    """An engine around one detector (``Any``: the Detector protocol's mutable ``params``
+    attribute does not accept a detector's own params subclass)."""
+    from seawarden.detect.engine import Engine
+
+    return Engine([detector], lateness_s, ctx)
+
+
 def final_events(updates: list[Any]) -> dict[str, Any]:
     """The latest update of every event, by id."""
     out: dict[str, Any] = {}

@@ -12,44 +12,29 @@ from typing import Any, cast
 import numpy as np
 import pyarrow as pa
 import pytest
-from builders import at, comparable, final_events, fix, stream_late, table, track
+from builders import (
+    FakeContext,
+    at,
+    comparable,
+    final_events,
+    fix,
+    one_detector_engine,
+    stream_late,
+    table,
+    track,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seawarden.detect.base import EARTH_RADIUS_KM, haversine_km
 from seawarden.detect.encounters import PRESETS, EncounterDetector, EncounterParams
-from seawarden.detect.engine import Engine
 from seawarden.detect.events import CLOSED, OPEN, WITHDRAWN, Event
 
 KM_PER_DEG = EARTH_RADIUS_KM * math.pi / 180  # along a meridian
 LAT, LON = 5.0, -80.0
 
 
-class FakeContext:
-    """Fixed rules instead of real geography: the shore is the equator, 100 km per degree of
-    latitude; anchorages are the given points."""
-
-    def __init__(self, anchorages: list[tuple[float, float]] | None = None) -> None:
-        self.anchorages = anchorages or [(-30.0, -30.0)]
-
-    def distance_to_shore_km(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-        return np.asarray(lat, np.float64) * 100.0
-
-    def distance_to_anchorage_km(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-        lat, lon = np.asarray(lat, np.float64), np.asarray(lon, np.float64)
-        out = np.full(len(lat), np.inf)
-        for a_lat, a_lon in self.anchorages:
-            out = np.minimum(out, haversine_km(lat, lon, a_lat, a_lon))
-        return out
-
-    def is_land(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-        return np.asarray(lat) < 0
-
-
-def engine(detector: Any, lateness_s: float = 600, ctx: Any = None) -> Engine:
-    """An engine around one detector (``Any``: the Detector protocol's mutable ``params``
-    attribute does not accept a detector's own params subclass)."""
-    return Engine([detector], lateness_s, ctx)
+engine = one_detector_engine
 
 
 def run(

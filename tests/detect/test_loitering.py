@@ -9,12 +9,21 @@ from typing import Any, cast
 
 import numpy as np
 import pyarrow as pa
-from builders import at, comparable, final_events, fix, stream_late, table, track
+from builders import (
+    FakeContext,
+    at,
+    comparable,
+    final_events,
+    fix,
+    one_detector_engine,
+    stream_late,
+    table,
+    track,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seawarden.detect.base import EARTH_RADIUS_KM, NM_KM
-from seawarden.detect.engine import Engine
 from seawarden.detect.events import CLOSED, OPEN, WITHDRAWN, Event
 from seawarden.detect.loitering import LoiteringDetector, LoiteringParams, RelMasks
 
@@ -22,36 +31,7 @@ KM_PER_DEG = EARTH_RADIUS_KM * math.pi / 180  # along a meridian
 LAT, LON = 5.0, -80.0  # ~500 km from the fake shore, far from the fake anchorage
 
 
-class FakeContext:
-    """Fixed rules instead of real geography: the shore is the equator, 100 km per degree of
-    latitude (distance_to_shore_km = 100 * lat); anchorages are the given points."""
-
-    def __init__(self, anchorages: list[tuple[float, float]] | None = None) -> None:
-        self.anchorages = anchorages or [(-30.0, -30.0)]
-
-    def distance_to_shore_km(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-        return np.asarray(lat, np.float64) * 100.0
-
-    def distance_to_anchorage_km(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-        lat, lon = np.asarray(lat, np.float64), np.asarray(lon, np.float64)
-        out = np.full(len(lat), np.inf)
-        for a_lat, a_lon in self.anchorages:
-            p1, p2 = np.radians(lat), np.radians(a_lat)
-            h = (
-                np.sin((p2 - p1) / 2) ** 2
-                + np.cos(p1) * np.cos(p2) * np.sin(np.radians(a_lon - lon) / 2) ** 2
-            )
-            out = np.minimum(out, 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(h)))
-        return out
-
-    def is_land(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-        return np.asarray(lat) < 0
-
-
-def engine(detector: Any, lateness_s: float = 600, ctx: Any = None) -> Engine:
-    """An engine around one detector (``Any``: the Detector protocol's mutable ``params``
-    attribute does not accept a detector's own params subclass)."""
-    return Engine([detector], lateness_s, ctx)
+engine = one_detector_engine
 
 
 def run(
